@@ -1,0 +1,66 @@
+# Salama: every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(PY) -m bot.rasa_server
+MODEL := models/salama.tar.gz
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONPATH := $(CURDIR)
+# Local mode (no Twilio account) unless a Twilio auth token is configured.
+export SALAMA_LOCAL_MODE ?= $(if $(TWILIO_AUTH_TOKEN),0,1)
+
+TRAINING_INPUTS := $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
+	config.yml domain.yml $(wildcard components/*.py)
+
+.PHONY: help install train run shell test test-fast validate eval bench purge clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 14
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $$(scripts/find_python.sh) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==24.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.txt -r requirements-dev.txt
+	$(PY) -m pip check
+	touch $@
+
+install: $(VENV)/.installed ## create .venv with every pinned dependency (fast when done)
+
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	$(RASA) train --data data/nlu data/rules data/stories --config config.yml --domain domain.yml \
+		--out models --fixed-model-name salama
+	touch $@
+
+train: $(MODEL) ## train the Rasa model into models/ (skipped when nothing changed)
+
+run: $(MODEL) ## start actions, Rasa and the gateway (Ctrl-C stops all)
+	$(PY) -m bot.run
+
+shell: install ## chat through the gateway like a phone (ARGS="--sms" to be an SMS user)
+	$(PY) -m bot.shell $(ARGS)
+
+validate: install ## check the data files (places, directory, texts, NLU)
+	$(PY) scripts/validate_data.py
+	$(RASA) data validate --data data/nlu data/rules data/stories --domain domain.yml --config config.yml --fail-on-warnings
+
+test-fast: install ## unit tests that need no trained model
+	$(PY) -m pytest -q -m "not integration"
+
+test: validate $(MODEL) ## everything CI runs: data checks, all tests, test stories
+	$(PY) -m pytest -q
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results
+
+eval: $(MODEL) ## NLU figures on the held-out set, per variety (and the safety net)
+	$(PY) scripts/eval_nlu.py
+
+bench: install ## place lookup speed and accuracy (and, with the stack running, load)
+	$(PY) scripts/bench_places.py
+
+purge: install ## delete what is older than the retention period
+	$(PY) -m bot.purge
+
+clean: ## remove models, results and runtime state (keeps .venv)
+	rm -rf models results var

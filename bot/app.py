@@ -1,0 +1,140 @@
+"""The gateway's app factory: Twilio webhook, health, metrics, console; background tasks."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from actions.safety_net import SafetyNet
+from bot import console, handoff, webhook
+from bot.appkeys import GATEWAY, HTTP, METRICS, OUTBOX, RASA, SETTINGS, STORE, VAULT
+from bot.crypto import Vault
+from bot.gateway import Gateway
+from bot.locks import ConversationLocks
+from bot.logsafe import configure_logging
+from bot.metrics import Metrics
+from bot.outbox import OutboxSender
+from bot.rasa_client import RasaClient
+from bot.settings import Settings
+from bot.store import Store
+from bot.texts import Texts
+from bot.twilio_api import TwilioApi
+
+log = logging.getLogger("salama.app")
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz", name="healthz")
+async def healthz(request: web.Request) -> web.Response:
+    app = request.app
+    checks = {"rasa": await app[RASA].health(), "actions": await _actions_health(app)}
+    store = app[STORE]
+    try:
+        await store.run(store.ping)
+        backlog = await store.run(store.outbox_backlog)
+        checks["store"] = None
+    except Exception as exc:
+        checks["store"], backlog = type(exc).__name__, None
+    ok = all(v is None for v in checks.values())
+    body = {
+        "status": "ok" if ok else "degraded",
+        **{name: ("ok" if err is None else f"down: {err}") for name, err in checks.items()},
+        "outbox_backlog": backlog,
+    }
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def _actions_health(app: web.Application) -> str | None:
+    try:
+        async with app[HTTP].get(f"{app[SETTINGS].actions_url}/health",
+                                 timeout=aiohttp.ClientTimeout(total=2)) as resp:
+            return None if resp.status == 200 else f"status {resp.status}"
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        return type(exc).__name__
+
+
+@routes.get("/metrics", name="metrics")
+async def metrics(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    gauges = {}
+    with contextlib.suppress(Exception):
+        gauges["salama_outbox_backlog"] = await store.run(store.outbox_backlog)
+        gauges["salama_queue_waiting"] = len(await store.run(store.list_conversations, ("waiting",)))
+        gauges["salama_queue_active"] = len(await store.run(store.list_conversations, ("active",)))
+    return web.Response(text=request.app[METRICS].render(gauges), content_type="text/plain")
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    """Owns the HTTP session, the store, the outbox sender and the periodic jobs."""
+    settings = app[SETTINGS]
+    session = aiohttp.ClientSession()
+    store = Store(settings.store_url)
+    vault = Vault(settings.salama_secret, settings.old_secrets)
+    metrics = app[METRICS]
+    rasa = RasaClient(session, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
+    api = TwilioApi(session, settings.twilio_api_base_url, settings.twilio_account_sid,
+                    settings.twilio_auth_token,
+                    status_callback=settings.public_base_url.rstrip("/") + "/twilio/status")
+    outbox = OutboxSender(store, vault, api, settings, metrics)
+    gateway = Gateway(settings, store, vault, rasa, Texts.load(), SafetyNet.load(), metrics,
+                      ConversationLocks(), outbox.kick)
+    app[HTTP], app[STORE], app[VAULT], app[RASA], app[OUTBOX], app[GATEWAY] = (
+        session, store, vault, rasa, outbox, gateway)
+    tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_periodic(app))]
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await gateway.drain()
+    await session.close()
+    store.close()
+
+
+async def _periodic(app: web.Application) -> None:
+    """Every few seconds: tell women nobody has claimed; once an hour: retention purge."""
+    last_purge = 0.0
+    while True:
+        try:
+            await handoff.notify_unclaimed(app)
+            if time.time() - last_purge > 3600:
+                await purge(app[STORE], app[SETTINGS])
+                last_purge = time.time()
+        except Exception:
+            log.exception("periodic job failed")
+        await asyncio.sleep(5)
+
+
+async def purge(store: Store, settings: Settings) -> dict[str, int]:
+    cutoff = time.time() - settings.retention_days * 86400
+    counts = await store.run(store.purge_older_than, cutoff)
+    log.info("retention purge removed %s", counts)
+    return counts
+
+
+def init_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[webhook.twilio_signature, *console.middlewares()])
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app.add_routes(routes)
+    app.add_routes(webhook.routes)
+    console.setup(app)
+    app.cleanup_ctx.append(_resources)
+    return app
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    configure_logging(settings)
+    mode = "local mode (messages go to the local Twilio stand-in)" if settings.local_mode else "Twilio mode"
+    log.info("gateway on %s:%s, %s", settings.gateway_host, settings.gateway_port, mode)
+    web.run_app(init_app(settings), host=settings.gateway_host, port=settings.gateway_port,
+                print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Keyed pseudonyms for addresses and encryption of text at rest, keys derived from SALAMA_SECRET."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Iterable, Optional
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+def _subkey(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+class Vault:
+    """Pseudonymises addresses and encrypts/decrypts text.
+
+    The pseudonym key never rotates (it would split conversations); the encryption key
+    rotates: the current secret encrypts, old secrets (SALAMA_OLD_SECRETS) still decrypt,
+    and `rotate()` re-encrypts a token under the current key.
+    """
+
+    def __init__(self, secret: str, old_secrets: Iterable[str] = ()) -> None:
+        self._pseudo_key = _subkey(secret, "pseudonym")
+        keys = [secret, *old_secrets]
+        self._fernet = MultiFernet(
+            [Fernet(base64.urlsafe_b64encode(_subkey(k, "encryption"))) for k in keys]
+        )
+
+    def pseudonym(self, address: str) -> str:
+        """A stable keyed id for a phone address ('whatsapp:+2126...' and '+2126...' differ)."""
+        digest = hmac.new(self._pseudo_key, address.encode(), hashlib.sha256).hexdigest()
+        return "u" + digest[:24]
+
+    def encrypt(self, text: Optional[str]) -> Optional[bytes]:
+        if text is None:
+            return None
+        return self._fernet.encrypt(text.encode())
+
+    def decrypt(self, token: Optional[bytes]) -> Optional[str]:
+        if token is None:
+            return None
+        try:
+            return self._fernet.decrypt(bytes(token)).decode()
+        except InvalidToken:
+            raise ValueError("cannot decrypt: unknown key") from None
+
+    def rotate(self, token: bytes) -> bytes:
+        return self._fernet.rotate(bytes(token))

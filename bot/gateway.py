@@ -1,0 +1,355 @@
+"""What happens to one inbound message: keywords, handoff routing, Rasa, the reply.
+
+The HTTP layer (bot.webhook) verifies the request and hands the form to `Gateway.handle`,
+which returns the texts to answer with in TwiML. Messages of one conversation are handled
+one at a time in arrival order; different conversations run concurrently.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Optional
+
+from actions.language import detect
+from actions.safety_net import SafetyNet
+from bot.crypto import Vault
+from bot.formatting import render, split_message
+from bot.locks import ConversationLocks
+from bot.metrics import Metrics
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.settings import Settings
+from bot.store import Conversation, Store
+from bot.texts import Texts
+
+log = logging.getLogger("salama.gateway")
+
+# Twilio's standard opt-out and opt-in keywords, plus French ones.
+STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "arret", "arrêt", "optout"}
+START_WORDS = {"start", "unstop", "yes", "demarrer", "démarrer"}
+HELP_WORDS = {"help", "info", "aide", "مساعدة", "مساعده", "3awni", "l3awn"}
+BOT_WORDS = {"bot", "robot", "روبو", "روبوت", "lbot", "assistant", "assistante"}
+FORGET_WORDS = {"mse7", "ms7", "msse7", "مسح", "امسح", "effacer", "efface", "supprimer"}
+PRIORITY = {"emergency": 2, "disclosure": 1, "other": 0}
+_DIGIT = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+
+
+@dataclass
+class Inbound:
+    """The fields of a Twilio webhook that the gateway uses."""
+
+    address: str
+    body: str
+    message_sid: str
+    num_media: int = 0
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    label: str = ""
+
+    @property
+    def channel(self) -> str:
+        return "whatsapp" if self.address.startswith("whatsapp:") else "sms"
+
+    @classmethod
+    def from_form(cls, form: Any) -> "Inbound":
+        def number(name: str) -> Optional[float]:
+            try:
+                return float(form[name]) if form.get(name) not in (None, "") else None
+            except ValueError:
+                return None
+
+        return cls(
+            address=form.get("From", ""),
+            body=form.get("Body", "") or "",
+            message_sid=form.get("MessageSid") or form.get("SmsSid") or "",
+            num_media=int(form.get("NumMedia") or 0) if str(form.get("NumMedia") or "0").isdigit() else 0,
+            latitude=number("Latitude"),
+            longitude=number("Longitude"),
+            label=form.get("Label", "") or form.get("Address", "") or "",
+        )
+
+
+@dataclass
+class _Turn:
+    late: bool = False
+    duplicate: bool = False
+    reply: "asyncio.Future[list[str]]" = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class RateLimiter:
+    """At most N messages a minute per conversation; emergencies always pass."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._per_minute = per_minute
+        self._seen: dict[str, deque] = defaultdict(deque)
+
+    def allow(self, key: str, now: float) -> bool:
+        window = self._seen[key]
+        while window and window[0] < now - 60:
+            window.popleft()
+        if len(window) >= self._per_minute:
+            return False
+        window.append(now)
+        return True
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        vault: Vault,
+        rasa: RasaClient,
+        texts: Texts,
+        safety_net: SafetyNet,
+        metrics: Metrics,
+        locks: ConversationLocks,
+        enqueue_hook: Callable[[], None],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.vault = vault
+        self.rasa = rasa
+        self.texts = texts
+        self.safety_net = safety_net
+        self.metrics = metrics
+        self.locks = locks
+        self._kick_outbox = enqueue_hook
+        self._limiter = RateLimiter(settings.rate_limit_per_minute)
+        self._listeners: list[Callable[[str], Awaitable[None]]] = []
+        self._background: set[asyncio.Task] = set()
+
+    # -- public --------------------------------------------------------------------
+    def on_change(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """Register a coroutine called with a conversation id whenever it changes (console)."""
+        self._listeners.append(listener)
+
+    async def handle(self, msg: Inbound) -> list[str]:
+        """The texts to answer with now (TwiML). Never raises for a well-formed message."""
+        started = time.monotonic()
+        channel = msg.channel
+        self.metrics.inc("salama_messages_in_total", channel=channel)
+        conv_id = self.vault.pseudonym(msg.address)
+        urgent = bool(msg.body and self.safety_net.match(msg.body))
+        if not urgent and not self._limiter.allow(conv_id, time.time()):
+            self.metrics.inc("salama_rate_limited_total", channel=channel)
+            return [self.texts.get("rate_limited", detect(msg.body))]
+
+        turn = _Turn()
+        task = asyncio.create_task(self._process(msg, conv_id, turn))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        try:
+            texts = await asyncio.wait_for(asyncio.shield(turn.reply), self.settings.reply_budget_s)
+        except asyncio.TimeoutError:
+            if turn.reply.done():
+                texts = turn.reply.result()
+            else:
+                # Past the budget: answer now with the numbers, the real answer follows by REST.
+                turn.late = True
+                self.metrics.inc("salama_late_replies_total", channel=channel)
+                texts = [self.texts.get("static_fallback", detect(msg.body))]
+        self.metrics.observe("salama_reply_seconds", time.monotonic() - started, channel=channel)
+        self.metrics.inc("salama_messages_out_total", channel=channel, path="twiml", amount=len(texts))
+        if msg.message_sid and not turn.duplicate:
+            await self._save_reply(msg.message_sid, texts)
+        return texts
+
+    async def drain(self) -> None:
+        """Wait for turns still running (late answers) — used at shutdown and in tests."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    # -- one turn, under the conversation's lock -----------------------------------
+    async def _process(self, msg: Inbound, conv_id: str, turn: _Turn) -> None:
+        # The task is created as the webhook arrives and takes the lock before anything
+        # else: messages of one conversation are handled in arrival order.
+        try:
+            async with self.locks.hold(conv_id):
+                store = self.store
+                if msg.message_sid and not await store.run(store.claim_message, msg.message_sid, conv_id):
+                    self.metrics.inc("salama_duplicate_webhooks_total", channel=msg.channel)
+                    texts = self._decode_reply(await store.run(store.stored_reply, msg.message_sid))
+                    turn.duplicate = True
+                else:
+                    texts = await self._turn(msg, conv_id)
+        except Exception:
+            log.exception("turn failed conversation=%s", conv_id)
+            self.metrics.inc("salama_failures_total", component="gateway")
+            texts = [self.texts.get("static_fallback", detect(msg.body))]
+        if not turn.late:
+            turn.reply.set_result(texts)
+        elif texts and not turn.duplicate:
+            await self._send_later(conv_id, texts)
+
+    async def _turn(self, msg: Inbound, conv_id: str) -> list[str]:
+        store, vault = self.store, self.vault
+        conv, is_new = await store.run(
+            store.touch_conversation, conv_id, vault.encrypt(msg.address), msg.channel
+        )
+        body = msg.body.strip()[: self.settings.max_body_chars]
+        word = body.lower().strip(" .!?؟")
+        language = detect(body, conv.language)
+        if language != conv.language:
+            await store.run(store.update_conversation, conv_id, language=language)
+
+        if word in STOP_WORDS:
+            await store.run(store.update_conversation, conv_id, opted_out=True)
+            return [self.texts.get("opted_out", language)]
+        if word in START_WORDS and conv.opted_out:
+            await store.run(store.update_conversation, conv_id, opted_out=False)
+            return [self.texts.get("opted_in", language)]
+        if word == self.settings.quick_exit_word.lower():
+            # Reveal nothing; keep nothing of this message; stay quiet until she writes.
+            await store.run(store.update_conversation, conv_id, quiet=True)
+            return [self.texts.get("quick_exit", language)]
+        if word in HELP_WORDS:
+            return [self.texts.get("help", language)]
+
+        if body:
+            await store.run(store.add_transcript, conv_id, "user", vault.encrypt(body))
+        if conv.status in ("waiting", "active"):
+            texts = await self._in_handoff(conv, word, language)
+            await self._notify(conv_id)
+            return texts
+
+        if msg.num_media and not body:
+            return self._with_first_contact([self.texts.get("media_only", language)], is_new, language)
+
+        text, metadata = self._to_rasa(msg, body, conv, language)
+        try:
+            bot_messages = await self.rasa.send(conv_id, text, metadata)
+        except RasaUnavailable as exc:
+            log.warning("rasa unavailable conversation=%s reason=%s", conv_id, exc)
+            self.metrics.inc("salama_failures_total", component="rasa")
+            return self._with_first_contact([self.texts.get("static_fallback", language)], is_new, language)
+        if not bot_messages:
+            # Rasa answered nothing: the action server failed, or a rule is missing.
+            self.metrics.inc("salama_failures_total", component="actions")
+            return [self.texts.get("static_fallback", language)]
+
+        reply = render(bot_messages, msg.channel, self.texts.get("menu_option_zero", language))
+        await store.run(store.update_conversation, conv_id, options=reply.options)
+        for text_out in reply.messages:
+            await store.run(store.add_transcript, conv_id, "bot", vault.encrypt(text_out))
+        await self._apply_custom(conv_id, bot_messages, body, language)
+        return self._with_first_contact(reply.messages, is_new, language)
+
+    def _to_rasa(self, msg: Inbound, body: str, conv: Conversation, language: str) -> tuple[str, dict]:
+        """What Rasa receives: text or payload, and metadata without any number."""
+        metadata: dict[str, Any] = {"channel": msg.channel, "language": language}
+        if msg.latitude is not None and msg.longitude is not None:
+            metadata["location"] = {"lat": msg.latitude, "lng": msg.longitude}
+            return "/inform_location", metadata
+        if not body:
+            return "/ask_capabilities", metadata
+        digit = _DIGIT.match(body)
+        if digit:
+            n = int(digit.group(1))
+            if n == 0:
+                return "/ask_capabilities", metadata
+            if 1 <= n <= len(conv.options):
+                return conv.options[n - 1], metadata
+        if body.lower() in FORGET_WORDS:
+            return "/forget_me", metadata
+        return body, metadata
+
+    async def _apply_custom(self, conv_id: str, bot_messages: list[dict], body: str, language: str) -> None:
+        """Act on the actions' instructions: hand off to a counsellor, or erase everything."""
+        for message in bot_messages:
+            custom = message.get("custom") or {}
+            if "handoff" in custom:
+                info = custom["handoff"]
+                await self.store.run(
+                    self.store.update_conversation,
+                    conv_id,
+                    status="waiting",
+                    priority=PRIORITY.get(info.get("priority", "other"), 0),
+                    region=info.get("region"),
+                    waiting_since=time.time(),
+                    timeout_notified=False,
+                    counsellor=None,
+                )
+                self.metrics.inc("salama_handoffs_total")
+                await self._notify(conv_id)
+            if custom.get("forget"):
+                await self.forget(conv_id)
+
+    async def forget(self, conv_id: str) -> None:
+        """Erase her conversation here and her tracker in Rasa."""
+        await self.store.run(self.store.erase_conversation, conv_id)
+        try:
+            await self.rasa.replace_events(conv_id, [])
+        except RasaUnavailable as exc:
+            log.warning("could not reset the Rasa tracker conversation=%s reason=%s", conv_id, exc)
+        self.metrics.inc("salama_erasures_total")
+        await self._notify(conv_id)
+
+    async def _in_handoff(self, conv: Conversation, word: str, language: str) -> list[str]:
+        if word in BOT_WORDS or (conv.status == "waiting" and conv.timeout_notified and word == "2"):
+            await self.resume_bot(conv.id)
+            return [self.texts.get("bot_resumed", language)]
+        if conv.status == "waiting" and conv.timeout_notified and word == "1":
+            await self.store.run(self.store.update_conversation, conv.id, timeout_notified=False,
+                                 waiting_since=time.time())
+            return [self.texts.get("keep_waiting", language)]
+        return []  # a counsellor answers; no automatic message
+
+    async def resume_bot(self, conv_id: str) -> None:
+        await self.store.run(self.store.update_conversation, conv_id, status="bot", counsellor=None,
+                             waiting_since=None, timeout_notified=False)
+        try:
+            await self.rasa.append_event(conv_id, {"event": "resume"})
+        except RasaUnavailable as exc:
+            log.warning("could not resume Rasa conversation=%s reason=%s", conv_id, exc)
+        await self._notify(conv_id)
+
+    # -- sending outside the webhook's answer ---------------------------------------
+    async def send_later(self, conv_id: str, text: str, sender: str = "bot",
+                         counsellor: Optional[str] = None) -> None:
+        """Queue a message to her (late answer, counsellor reply, timeout notice)."""
+        await self._send_later(conv_id, [text], sender, counsellor)
+
+    async def _send_later(self, conv_id: str, texts: list[str], sender: str = "bot",
+                          counsellor: Optional[str] = None) -> None:
+        conv = await self.store.run(self.store.get_conversation, conv_id)
+        if conv is None or conv.quiet or conv.opted_out:
+            return
+        # The lock screen shows the first line: it must say nothing about violence.
+        preview = self.texts.get("neutral_preview", conv.language)
+        for i, text in enumerate(texts):
+            outgoing = f"{preview}\n{text}" if i == 0 else text
+            for part in split_message(outgoing, conv.channel):
+                await self.store.run(self.store.enqueue, conv_id, self.vault.encrypt(part))
+            await self.store.run(self.store.add_transcript, conv_id, sender,
+                                 self.vault.encrypt(text), counsellor)
+        self._kick_outbox()
+
+    # -- helpers ---------------------------------------------------------------------
+    def _with_first_contact(self, texts: list[str], is_new: bool, language: str) -> list[str]:
+        if not is_new:
+            return texts
+        return [self.texts.get("first_contact", language), *texts]
+
+    async def _save_reply(self, message_sid: str, texts: list[str]) -> None:
+        try:
+            payload = "\x1e".join(texts)
+            await self.store.run(self.store.save_reply, message_sid, self.vault.encrypt(payload))
+        except Exception:
+            log.exception("could not store the reply for a retry")
+
+    def _decode_reply(self, stored: Optional[bytes]) -> list[str]:
+        if stored is None:
+            return []  # the first delivery is still being answered
+        text = self.vault.decrypt(stored)
+        return [t for t in text.split("\x1e") if t]
+
+    async def _notify(self, conv_id: str) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(conv_id)
+            except Exception:
+                log.exception("listener failed")

@@ -1,0 +1,81 @@
+"""Sends queued messages through Twilio's REST API with backoff; the queue survives restarts."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from bot.crypto import Vault
+from bot.metrics import Metrics
+from bot.settings import Settings
+from bot.store import Store
+from bot.twilio_api import TwilioApi, TwilioRejected, TwilioRetryable
+
+log = logging.getLogger("salama.outbox")
+MAX_ATTEMPTS = 8
+LEASE_S = 30.0
+
+
+class OutboxSender:
+    """Background task: leases due rows, sends them, records the result."""
+
+    def __init__(self, store: Store, vault: Vault, api: TwilioApi, settings: Settings, metrics: Metrics) -> None:
+        self._store = store
+        self._vault = vault
+        self._api = api
+        self._settings = settings
+        self._metrics = metrics
+        self._wake = asyncio.Event()
+
+    def kick(self) -> None:
+        """Something was queued: send it now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.drain_once()
+            except Exception:  # the store is down: keep the loop alive, try again
+                log.exception("outbox pass failed")
+                self._metrics.inc("salama_failures_total", component="outbox")
+                sent = 0
+            if not sent:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def drain_once(self) -> int:
+        rows = await self._store.run(self._store.lease_due, 20, LEASE_S)
+        await asyncio.gather(*(self._send(row) for row in rows))
+        return len(rows)
+
+    async def _send(self, row: dict) -> None:
+        store = self._store
+        conv = await store.run(store.get_conversation, row["conversation_id"])
+        if conv is None or conv.opted_out:
+            await store.run(store.mark_dropped, row["id"])
+            return
+        to = self._vault.decrypt(conv.address_enc)
+        sender = self._settings.twilio_whatsapp_from if conv.channel == "whatsapp" else self._settings.twilio_sms_from
+        body = self._vault.decrypt(bytes(row["body_enc"]))
+        try:
+            sid = await self._api.send(to, sender, body)
+        except TwilioRetryable as exc:
+            attempts = row["attempts"] + 1
+            delay = exc.retry_after if exc.retry_after is not None else min(300.0, 0.5 * 2 ** attempts)
+            give_up = attempts >= MAX_ATTEMPTS
+            await store.run(store.mark_retry, row["id"], time.time() + delay, give_up)
+            self._metrics.inc("salama_outbound_retries_total", channel=conv.channel)
+            log.warning("send retry outbox_id=%s attempt=%s reason=%s", row["id"], attempts, exc)
+            if not give_up:
+                asyncio.get_running_loop().call_later(delay, self._wake.set)
+            return
+        except TwilioRejected as exc:
+            await store.run(store.mark_retry, row["id"], time.time(), True)
+            self._metrics.inc("salama_failures_total", component="twilio")
+            log.warning("send rejected outbox_id=%s reason=%s", row["id"], exc)
+            return
+        await store.run(store.mark_sent, row["id"], sid)
+        self._metrics.inc("salama_messages_out_total", channel=conv.channel, path="rest")

@@ -1,0 +1,151 @@
+"""`make run`: start the action server, Rasa and the gateway (and, in local mode, the Twilio
+stand-in); one Ctrl-C stops them all; a child that dies is reported and the others stop."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+from urllib.error import URLError
+from urllib.request import urlopen
+
+from bot.settings import ROOT, Settings
+
+PY = sys.executable
+FAKE_TWILIO_PORT = 8099
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    proc: Optional[subprocess.Popen] = None
+
+
+def rasa_env(settings: Settings) -> dict[str, str]:
+    """Environment shared by Rasa processes: no telemetry (no network here), quiet TF."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        LOG_LEVEL="INFO",
+        LOG_LEVEL_LIBRARIES="WARNING",
+        SANIC_HOST="127.0.0.1",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def children(settings: Settings, model: Path, endpoints: str, rasa_port: int = 5005,
+             actions_port: int = 5055, gateway_port: Optional[int] = None,
+             log_suffix: str = "") -> list[Child]:
+    env = rasa_env(settings)
+    logs = settings.var_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    gateway_env = dict(env)
+    gateway_env.update(
+        RASA_URL=f"http://127.0.0.1:{rasa_port}",
+        ACTIONS_URL=f"http://127.0.0.1:{actions_port}",
+        GATEWAY_PORT=str(gateway_port or settings.gateway_port),
+        SALAMA_SECRET=settings.salama_secret,
+    )
+    result = [
+        Child("actions", [PY, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)], env),
+        Child("rasa", [PY, "-m", "bot.rasa_server", "run", "--model", str(model), "--enable-api",
+                       "--auth-token", settings.rasa_token, "--interface", "127.0.0.1",
+                       "--port", str(rasa_port), "--endpoints", endpoints,
+                       "--credentials", "credentials.yml",
+                       "--log-file", str(logs / f"rasa{log_suffix}.log")],
+              env),
+        Child("gateway", [PY, "-m", "bot.app"], gateway_env),
+    ]
+    if settings.local_mode and actions_port == 5055:
+        gateway_env.setdefault("TWILIO_API_BASE_URL", f"http://127.0.0.1:{FAKE_TWILIO_PORT}")
+        result.insert(0, Child("twilio-local", [PY, "-m", "bot.fake_twilio", "--echo",
+                                                "--port", str(FAKE_TWILIO_PORT)], gateway_env))
+    return result
+
+
+def start(kids: list[Child]) -> None:
+    for kid in kids:
+        # Each child leads its own process group so Ctrl-C reaches us once and we stop
+        # them in order, instead of the terminal signalling all of them at once.
+        kid.proc = subprocess.Popen(kid.argv, cwd=ROOT, env=kid.env, start_new_session=True)
+        print(f"salama: started {kid.name} (pid {kid.proc.pid})", flush=True)
+
+
+def stop(kids: list[Child], timeout: float = 15.0) -> None:
+    for kid in reversed(kids):
+        if kid.proc and kid.proc.poll() is None:
+            kid.proc.send_signal(signal.SIGINT)
+    deadline = time.time() + timeout
+    for kid in kids:
+        if kid.proc is None:
+            continue
+        try:
+            kid.proc.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            kid.proc.kill()
+            kid.proc.wait()
+    print("salama: all stopped", flush=True)
+
+
+def wait_healthy(url: str, timeout: float) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urlopen(url, timeout=2) as resp:  # noqa: S310 (loopback only)
+                if resp.status == 200:
+                    return True
+        except (URLError, OSError):
+            pass
+        time.sleep(1)
+    return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(ROOT / "models" / "salama.tar.gz"))
+    parser.add_argument("--endpoints", default="endpoints.yml")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    kids = children(settings, Path(args.model), args.endpoints)
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    start(kids)
+    health = f"http://127.0.0.1:{settings.gateway_port}/healthz"
+    announced = False
+    status = 0
+    while not stopping:
+        dead = [k for k in kids if k.proc and k.proc.poll() is not None]
+        if dead:
+            for kid in dead:
+                print(f"salama: {kid.name} exited with status {kid.proc.returncode}; stopping the others",
+                      file=sys.stderr, flush=True)
+            status = 1
+            break
+        if not announced and wait_healthy(health, 0.5):
+            announced = True
+            print(f"salama: ready. Webhook: {settings.public_base_url}/twilio/messages  "
+                  f"Health: {health}  Console: {settings.public_base_url}/console  "
+                  f"Chat: make shell", flush=True)
+        time.sleep(0.5)
+    stop(kids)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

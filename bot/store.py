@@ -1,0 +1,480 @@
+"""The gateway store: conversations, idempotency claims, transcripts, outbox, counsellors.
+
+SQLAlchemy Core on SQLite (default, WAL mode) or PostgreSQL (DATABASE_URL). Calls are
+synchronous and short; the gateway runs them in a thread (`Store.run`). Text and
+addresses are stored encrypted by the caller (see bot.crypto.Vault): this module never
+sees clear text it could leak.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+T = TypeVar("T")
+metadata = sa.MetaData()
+
+conversations = sa.Table(
+    "gw_conversations",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),  # the pseudonym
+    sa.Column("address_enc", sa.LargeBinary, nullable=False),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("language", sa.String(10)),
+    sa.Column("status", sa.String(10), nullable=False, default="bot"),  # bot|waiting|active
+    sa.Column("priority", sa.Integer, nullable=False, default=0),  # 2 emergency, 1 disclosure
+    sa.Column("region", sa.String(40)),
+    sa.Column("counsellor", sa.String(64)),
+    sa.Column("waiting_since", sa.Float),
+    sa.Column("timeout_notified", sa.Boolean, nullable=False, default=False),
+    sa.Column("last_inbound_at", sa.Float),
+    sa.Column("opted_out", sa.Boolean, nullable=False, default=False),
+    sa.Column("quiet", sa.Boolean, nullable=False, default=False),
+    sa.Column("options", sa.Text),  # JSON list of payloads behind "1", "2", ...
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+inbound = sa.Table(
+    "gw_inbound",
+    metadata,
+    sa.Column("message_sid", sa.String(64), primary_key=True),
+    sa.Column("conversation_id", sa.String(40), nullable=False, index=True),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("reply_enc", sa.LargeBinary),  # TwiML answered, replayed on a retry
+)
+
+transcript = sa.Table(
+    "gw_transcript",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(40), nullable=False, index=True),
+    sa.Column("sender", sa.String(12), nullable=False),  # user|bot|counsellor
+    sa.Column("counsellor", sa.String(64)),
+    sa.Column("text_enc", sa.LargeBinary, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+)
+
+outbox = sa.Table(
+    "gw_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(40), nullable=False, index=True),
+    sa.Column("body_enc", sa.LargeBinary, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("twilio_sid", sa.String(64), index=True),
+    sa.Column("delivery", sa.String(16)),  # Twilio's status callback: delivered, failed...
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+notes = sa.Table(
+    "gw_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(40), nullable=False, index=True),
+    sa.Column("counsellor", sa.String(64), nullable=False),
+    sa.Column("text_enc", sa.LargeBinary, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+)
+
+counsellors = sa.Table(
+    "gw_counsellors",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", sa.Float),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+sessions = sa.Table(
+    "gw_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+audit = sa.Table(
+    "gw_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("counsellor", sa.String(64)),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("conversation_id", sa.String(40)),
+)
+
+
+@dataclass
+class Conversation:
+    id: str
+    address_enc: bytes
+    channel: str
+    language: Optional[str]
+    status: str
+    priority: int
+    region: Optional[str]
+    counsellor: Optional[str]
+    waiting_since: Optional[float]
+    timeout_notified: bool
+    last_inbound_at: Optional[float]
+    opted_out: bool
+    quiet: bool
+    options: list
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Conversation":
+        data = dict(row._mapping)
+        data["options"] = json.loads(data["options"]) if data["options"] else []
+        data["address_enc"] = bytes(data["address_enc"])
+        return cls(**data)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, future=True
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL lets readers and one writer work together; busy_timeout waits
+            # instead of failing with "database is locked".
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, future=True)
+
+
+class Store:
+    """All reads and writes of the gateway's state."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        metadata.create_all(self.engine)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run one store call in a worker thread, off the event loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return True
+
+    # -- idempotency ---------------------------------------------------------------
+    def claim_message(self, message_sid: str, conversation_id: str) -> bool:
+        """True if this MessageSid is new (claimed now); False for a retried webhook."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    inbound.insert().values(
+                        message_sid=message_sid,
+                        conversation_id=conversation_id,
+                        received_at=time.time(),
+                    )
+                )
+            return True
+        except IntegrityError:
+            return False
+
+    def save_reply(self, message_sid: str, reply_enc: bytes) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                inbound.update()
+                .where(inbound.c.message_sid == message_sid)
+                .values(reply_enc=reply_enc)
+            )
+
+    def stored_reply(self, message_sid: str) -> Optional[bytes]:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(inbound.c.reply_enc).where(inbound.c.message_sid == message_sid)
+            ).scalar()
+        return bytes(value) if value is not None else None
+
+    # -- conversations -------------------------------------------------------------
+    def get_conversation(self, conversation_id: str) -> Optional[Conversation]:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(conversations).where(conversations.c.id == conversation_id)
+            ).first()
+        return Conversation.from_row(row) if row else None
+
+    def touch_conversation(
+        self, conversation_id: str, address_enc: bytes, channel: str
+    ) -> tuple[Conversation, bool]:
+        """Record an inbound message; create the conversation if new. Returns (conv, is_new)."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                conversations.update()
+                .where(conversations.c.id == conversation_id)
+                .values(last_inbound_at=now, updated_at=now, quiet=False)
+            ).rowcount
+            created = False
+            if not updated:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            conversations.insert().values(
+                                id=conversation_id,
+                                address_enc=address_enc,
+                                channel=channel,
+                                status="bot",
+                                priority=0,
+                                timeout_notified=False,
+                                opted_out=False,
+                                quiet=False,
+                                last_inbound_at=now,
+                                created_at=now,
+                                updated_at=now,
+                            )
+                        )
+                    created = True
+                except IntegrityError:  # created concurrently by another gateway
+                    pass
+            row = conn.execute(
+                sa.select(conversations).where(conversations.c.id == conversation_id)
+            ).first()
+        return Conversation.from_row(row), created
+
+    def update_conversation(self, conversation_id: str, **values: Any) -> None:
+        if "options" in values and values["options"] is not None:
+            values["options"] = json.dumps(values["options"])
+        values["updated_at"] = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(
+                conversations.update().where(conversations.c.id == conversation_id).values(**values)
+            )
+
+    def claim_conversation(self, conversation_id: str, counsellor: str) -> bool:
+        """Atomically give a waiting conversation to one counsellor."""
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    conversations.update()
+                    .where(conversations.c.id == conversation_id)
+                    .where(conversations.c.status == "waiting")
+                    .values(status="active", counsellor=counsellor, updated_at=time.time())
+                ).rowcount
+            )
+
+    def list_conversations(self, statuses: tuple[str, ...], counsellor: Optional[str] = None) -> list[Conversation]:
+        query = sa.select(conversations).where(conversations.c.status.in_(statuses))
+        if counsellor:
+            query = query.where(conversations.c.counsellor == counsellor)
+        query = query.order_by(conversations.c.priority.desc(), conversations.c.waiting_since)
+        with self.engine.connect() as conn:
+            return [Conversation.from_row(r) for r in conn.execute(query)]
+
+    def waiting_overdue(self, older_than: float) -> list[Conversation]:
+        query = (
+            sa.select(conversations)
+            .where(conversations.c.status == "waiting")
+            .where(conversations.c.timeout_notified.is_(False))
+            .where(conversations.c.waiting_since < older_than)
+        )
+        with self.engine.connect() as conn:
+            return [Conversation.from_row(r) for r in conn.execute(query)]
+
+    def erase_conversation(self, conversation_id: str) -> None:
+        """Delete everything held about one conversation (her 'forget me')."""
+        with self.engine.begin() as conn:
+            for table in (transcript, outbox, notes, inbound):
+                conn.execute(table.delete().where(table.c.conversation_id == conversation_id))
+            conn.execute(conversations.delete().where(conversations.c.id == conversation_id))
+
+    # -- transcript ------------------------------------------------------------------
+    def add_transcript(
+        self, conversation_id: str, sender: str, text_enc: bytes, counsellor: Optional[str] = None
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                transcript.insert().values(
+                    conversation_id=conversation_id,
+                    sender=sender,
+                    counsellor=counsellor,
+                    text_enc=text_enc,
+                    at=time.time(),
+                )
+            )
+
+    def get_transcript(self, conversation_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(transcript)
+                .where(transcript.c.conversation_id == conversation_id)
+                .order_by(transcript.c.id)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    def last_user_message(self, conversation_id: str) -> Optional[bytes]:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(transcript.c.text_enc)
+                .where(transcript.c.conversation_id == conversation_id)
+                .where(transcript.c.sender == "user")
+                .order_by(transcript.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return bytes(value) if value is not None else None
+
+    # -- notes and audit -----------------------------------------------------------
+    def add_note(self, conversation_id: str, counsellor: str, text_enc: bytes) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                notes.insert().values(
+                    conversation_id=conversation_id,
+                    counsellor=counsellor,
+                    text_enc=text_enc,
+                    at=time.time(),
+                )
+            )
+
+    def get_notes(self, conversation_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(notes).where(notes.c.conversation_id == conversation_id).order_by(notes.c.id)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    def audit(self, action: str, counsellor: Optional[str], conversation_id: Optional[str]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                audit.insert().values(
+                    at=time.time(),
+                    action=action,
+                    counsellor=counsellor,
+                    conversation_id=conversation_id,
+                )
+            )
+
+    # -- outbox ------------------------------------------------------------------------
+    def enqueue(self, conversation_id: str, body_enc: bytes) -> int:
+        now = time.time()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                outbox.insert().values(
+                    conversation_id=conversation_id,
+                    body_enc=body_enc,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def lease_due(self, limit: int, lease_s: float) -> list[dict]:
+        """Take due messages for sending; a lease keeps two senders off the same row."""
+        now = time.time()
+        taken = []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(outbox.c.id)
+                .where(outbox.c.status == "pending")
+                .where(outbox.c.next_attempt_at <= now)
+                .where(sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
+                .order_by(outbox.c.id)
+                .limit(limit)
+            ).all()
+            for (row_id,) in rows:
+                got = conn.execute(
+                    outbox.update()
+                    .where(outbox.c.id == row_id)
+                    .where(outbox.c.status == "pending")
+                    .where(sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
+                    .values(lease_until=now + lease_s)
+                ).rowcount
+                if got:
+                    taken.append(row_id)
+            if not taken:
+                return []
+            result = conn.execute(sa.select(outbox).where(outbox.c.id.in_(taken)).order_by(outbox.c.id))
+            return [dict(r._mapping) for r in result]
+
+    def mark_sent(self, outbox_id: int, twilio_sid: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == outbox_id)
+                .values(status="sent", twilio_sid=twilio_sid, lease_until=None,
+                        attempts=outbox.c.attempts + 1)
+            )
+
+    def mark_retry(self, outbox_id: int, next_attempt_at: float, give_up: bool) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == outbox_id)
+                .values(
+                    status="failed" if give_up else "pending",
+                    attempts=outbox.c.attempts + 1,
+                    next_attempt_at=next_attempt_at,
+                    lease_until=None,
+                )
+            )
+
+    def mark_dropped(self, outbox_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                outbox.update().where(outbox.c.id == outbox_id).values(status="dropped", lease_until=None)
+            )
+
+    def record_delivery(self, twilio_sid: str, status: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    outbox.update().where(outbox.c.twilio_sid == twilio_sid).values(delivery=status)
+                ).rowcount
+            )
+
+    def outbox_backlog(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(outbox).where(outbox.c.status == "pending")
+                ).scalar()
+            )
+
+    # -- retention -----------------------------------------------------------------------
+    def purge_older_than(self, cutoff: float) -> dict[str, int]:
+        """Remove what is older than the retention period. Returns counts per table."""
+        counts = {}
+        with self.engine.begin() as conn:
+            counts["transcript"] = conn.execute(transcript.delete().where(transcript.c.at < cutoff)).rowcount
+            counts["notes"] = conn.execute(notes.delete().where(notes.c.at < cutoff)).rowcount
+            counts["outbox"] = conn.execute(outbox.delete().where(outbox.c.created_at < cutoff)).rowcount
+            counts["inbound"] = conn.execute(inbound.delete().where(inbound.c.received_at < cutoff)).rowcount
+            counts["audit"] = conn.execute(audit.delete().where(audit.c.at < cutoff)).rowcount
+            counts["conversations"] = conn.execute(
+                conversations.delete()
+                .where(conversations.c.updated_at < cutoff)
+                .where(conversations.c.status == "bot")
+            ).rowcount
+        return counts

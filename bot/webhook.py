@@ -1,0 +1,66 @@
+"""Twilio-facing routes: signed inbound messages and delivery status callbacks."""
+from __future__ import annotations
+
+import logging
+from typing import Awaitable, Callable
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.appkeys import GATEWAY, METRICS, SETTINGS, STORE
+from bot.gateway import Inbound
+
+log = logging.getLogger("salama.webhook")
+routes = web.RouteTableDef()
+SIGNED_PATHS = ("/twilio/",)
+
+
+@web.middleware
+async def twilio_signature(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every /twilio/ request must carry a valid X-Twilio-Signature, or it gets 403.
+
+    The URL signed is PUBLIC_BASE_URL + path + query, not the URL the request arrived on:
+    a proxy in front of the gateway rewrites host, scheme and port.
+    """
+    if not request.path.startswith(SIGNED_PATHS):
+        return await handler(request)
+    settings = request.app[SETTINGS]
+    signature = request.headers.get("X-Twilio-Signature", "")
+    form = await request.post()
+    url = settings.public_base_url.rstrip("/") + request.path_qs
+    if not signature or not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
+        request.app[METRICS].inc("salama_rejected_webhooks_total")
+        log.warning("rejected webhook without a valid signature path=%s", request.path)
+        raise web.HTTPForbidden(text="invalid signature")
+    return await handler(request)
+
+
+def twiml(texts: list[str]) -> web.Response:
+    response = MessagingResponse()
+    for text in texts:
+        response.message(text)
+    return web.Response(text=str(response), content_type="application/xml")
+
+
+@routes.post("/twilio/messages", name="twilio_messages")
+async def inbound_message(request: web.Request) -> web.Response:
+    form = await request.post()
+    msg = Inbound.from_form(form)
+    if not msg.address:
+        raise web.HTTPBadRequest(text="missing From")
+    texts = await request.app[GATEWAY].handle(msg)
+    return twiml(texts)
+
+
+@routes.post("/twilio/status", name="twilio_status")
+async def status_callback(request: web.Request) -> web.Response:
+    form = await request.post()
+    sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+    if sid and status:
+        store = request.app[STORE]
+        await store.run(store.record_delivery, sid, status)
+        request.app[METRICS].inc("salama_delivery_status_total", status=status)
+    return web.Response(status=204)

@@ -1,0 +1,192 @@
+"""Shared fixtures: settings in a temporary var/, the real gateway app, the local Twilio
+stand-in, and (for integration tests) the real Rasa server and action server."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.error import URLError
+from urllib.request import Request, urlopen
+from xml.etree import ElementTree
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from bot import fake_twilio
+from bot.app import init_app
+from bot.run import Child, children, start, stop
+from bot.settings import ROOT, Settings
+
+MODEL = ROOT / "models" / "salama.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_settings(var_dir: Path, **overrides: Any) -> Settings:
+    env = {
+        "SALAMA_SECRET": secrets.token_urlsafe(24),
+        "SALAMA_VAR_DIR": str(var_dir),
+        "TWILIO_AUTH_TOKEN": "test-auth-token-0123456789",
+        "TWILIO_ACCOUNT_SID": "ACtest0000000000000000000000000000",
+        "PUBLIC_BASE_URL": "https://salama.example.org",
+        "RASA_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens: Rasa is down
+        "ACTIONS_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    env.update({k.upper(): str(v) for k, v in overrides.items()})
+    return Settings.from_env(env)
+
+
+class Phone:
+    """Signs and posts webhooks as Twilio would, and parses the TwiML answer."""
+
+    def __init__(self, client: Any, settings: Settings, address: str = "whatsapp:+212600000001") -> None:
+        self.client = client
+        self.settings = settings
+        self.address = address
+        self._n = 0
+
+    def params(self, body: str = "", **extra: str) -> dict[str, str]:
+        self._n += 1
+        params = {"From": self.address, "To": "whatsapp:+212500000000", "Body": body,
+                  "MessageSid": f"SM{secrets.token_hex(15)}{self._n:02d}", "NumMedia": "0"}
+        params.update(extra)
+        return params
+
+    def signature(self, params: dict[str, str], path: str = "/twilio/messages") -> str:
+        url = self.settings.public_base_url + path
+        return RequestValidator(self.settings.twilio_auth_token).compute_signature(url, params)
+
+    async def post(self, params: dict[str, str], signature: str | None = None) -> Any:
+        sig = self.signature(params) if signature is None else signature
+        return await self.client.post("/twilio/messages", data=params, headers={"X-Twilio-Signature": sig})
+
+    async def send(self, body: str = "", **extra: str) -> list[str]:
+        resp = await self.post(self.params(body, **extra))
+        assert resp.status == 200, await resp.text()
+        return twiml_messages(await resp.text())
+
+
+def twiml_messages(xml: str) -> list[str]:
+    root = ElementTree.fromstring(xml)
+    assert root.tag == "Response"
+    return [(m.text or "") for m in root.iter("Message")]
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "var"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+async def twilio(aiohttp_server: Any) -> Any:
+    """The local Twilio stand-in (signs its status callbacks with the test token)."""
+    app = fake_twilio.make_app("test-auth-token-0123456789")
+    server = await aiohttp_server(app)
+    server.messages = app[fake_twilio.MESSAGES]
+    server.failures = app[fake_twilio.FAILURES]
+    return server
+
+
+@pytest.fixture
+async def gateway_factory(aiohttp_client: Any, var_dir: Path, twilio: Any) -> Any:
+    """Builds the real gateway app with test settings; returns (client, settings, app)."""
+
+    async def build(**overrides: Any) -> tuple[Any, Settings, Any]:
+        overrides.setdefault("twilio_api_base_url", str(twilio.make_url("")).rstrip("/"))
+        settings = make_settings(var_dir, **overrides)
+        app = init_app(settings)
+        client = await aiohttp_client(app)
+        return client, settings, app
+
+    return build
+
+
+# -- the real Rasa stack, once per test session ------------------------------------
+class Stack:
+    def __init__(self, rasa_url: str, actions_url: str, var_dir: Path, kids: list[Child]) -> None:
+        self.rasa_url, self.actions_url, self.var_dir, self.kids = rasa_url, actions_url, var_dir, kids
+
+    def kid(self, name: str) -> Child:
+        return next(k for k in self.kids if k.name == name)
+
+    def restart(self, name: str) -> None:
+        kid = self.kid(name)
+        if kid.proc and kid.proc.poll() is None:
+            kid.proc.kill()
+            kid.proc.wait()
+        kid.proc = subprocess.Popen(kid.argv, cwd=ROOT, env=kid.env, start_new_session=True,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.time() + timeout
+        for url in (f"{self.actions_url}/health", f"{self.rasa_url}/"):
+            while True:
+                try:
+                    with urlopen(url, timeout=2):
+                        break
+                except (URLError, OSError):
+                    if time.time() > deadline:
+                        raise RuntimeError(f"{url} did not come up")
+                    time.sleep(0.5)
+        # The server answers before the model is loaded: wait for a real parse.
+        while time.time() < deadline:
+            try:
+                req = Request(f"{self.rasa_url}/webhooks/rest/webhook", method="POST",
+                              data=json.dumps({"sender": "warmup", "message": "/greet"}).encode(),
+                              headers={"Content-Type": "application/json"})
+                with urlopen(req, timeout=30) as resp:
+                    if json.loads(resp.read()):
+                        return
+            except (URLError, OSError):
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("Rasa did not answer with a model")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not MODEL.exists():
+        pytest.fail("integration tests need the trained model: run `make train` (make test does)")
+    var_dir = tmp_path_factory.mktemp("stack-var")
+    settings = make_settings(var_dir)
+    rasa_port, actions_port = free_port(), free_port()
+    endpoints = var_dir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{var_dir / "tracker.db"}"\n'
+        "lock_store:\n  type: in_memory\n"
+    )
+    kids = [k for k in children(settings, MODEL, str(endpoints), rasa_port=rasa_port,
+                                actions_port=actions_port, log_suffix="-test")
+            if k.name in ("actions", "rasa")]
+    for kid in kids:
+        kid.env = dict(kid.env, SALAMA_VAR_DIR=str(var_dir))
+    start(kids)
+    s = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", var_dir, kids)
+    try:
+        s.wait_ready()
+        yield s
+    finally:
+        stop(kids)
+
+
+@pytest.fixture
+async def live(stack: Stack, gateway_factory: Any) -> Any:
+    """A gateway wired to the real Rasa stack; returns (phone, settings, app)."""
+    client, settings, app = await gateway_factory(rasa_url=stack.rasa_url, actions_url=stack.actions_url)
+    return Phone(client, settings), settings, app
+
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")

@@ -1,0 +1,164 @@
+"""The gateway on its own (Rasa down): signatures, idempotency, keywords, never silent."""
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+from twilio.request_validator import RequestValidator
+
+from bot.appkeys import GATEWAY, STORE
+from bot.store import conversations, inbound, transcript
+from tests.conftest import Phone
+
+NUMBERS = ("8350", "19", "177")
+
+
+async def test_unsigned_webhook_is_refused_and_nothing_is_stored(gateway_factory):
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings)
+    params = phone.params("salam")
+    resp = await client.post("/twilio/messages", data=params)
+    assert resp.status == 403
+    resp = await phone.post(params, signature="bm90IGEgc2lnbmF0dXJl")
+    assert resp.status == 403
+    with app[STORE].engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(inbound)).scalar() == 0
+
+
+async def test_signature_uses_public_base_url_not_the_request_url(gateway_factory):
+    client, settings, _ = await gateway_factory()
+    phone = Phone(client, settings)
+    params = phone.params("salam")
+    # Signed for the URL the request really arrived on (as a proxy would expose): refused.
+    local_url = str(client.make_url("/twilio/messages"))
+    wrong = RequestValidator(settings.twilio_auth_token).compute_signature(local_url, params)
+    assert (await phone.post(params, signature=wrong)).status == 403
+    assert (await phone.post(params)).status == 200
+
+
+async def test_rasa_down_gets_static_reply_with_numbers_in_her_language(gateway_factory):
+    client, settings, _ = await gateway_factory()
+    phone = Phone(client, settings)
+    texts = await phone.send("rajli kaydrebni fin nmchi")
+    joined = "\n".join(texts)
+    assert all(n in joined for n in NUMBERS)
+    assert not any("\u0600" <= ch <= "\u06ff" for ch in texts[-1]), "dar_lat must get Latin script"
+    texts = await Phone(client, settings, "+212600000777").send("زوجي يضربني ماذا أفعل")
+    assert any("\u0600" <= ch <= "\u06ff" for ch in texts[-1])
+    assert "8350" in texts[-1]
+
+
+async def test_first_contact_text_comes_once(gateway_factory):
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings)
+    first = await phone.send("bonjour")
+    second = await phone.send("bonjour")
+    assert len(first) == len(second) + 1
+    assert first[0] == app[GATEWAY].texts.get("first_contact", "fr")
+
+
+async def test_retried_webhook_is_answered_once_with_the_same_reply(gateway_factory):
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings)
+    params = phone.params("salam")
+    first = await (await phone.post(params)).text()
+    again = await (await phone.post(params)).text()
+    assert first == again
+    with app[STORE].engine.connect() as conn:
+        user_rows = conn.execute(
+            sa.select(sa.func.count()).select_from(transcript).where(transcript.c.sender == "user")
+        ).scalar()
+    assert user_rows == 1
+
+
+async def test_stop_and_start(gateway_factory):
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings)
+    await phone.send("salam")
+    texts = await phone.send("STOP")
+    assert texts == [app[GATEWAY].texts.get("opted_out", "dar_lat")]
+    with app[STORE].engine.connect() as conn:
+        assert conn.execute(sa.select(conversations.c.opted_out)).scalar() is True
+    texts = await phone.send("START")
+    assert texts == [app[GATEWAY].texts.get("opted_in", "dar_lat")]
+
+
+async def test_help_keyword_in_her_language(gateway_factory):
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings, "+212600000002")
+    await phone.send("bonjour, j'ai besoin de parler")
+    assert await phone.send("AIDE") == [app[GATEWAY].texts.get("help", "fr")]
+
+
+async def test_voice_note_gets_a_kind_text_only_reply(gateway_factory):
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings)
+    await phone.send("salam")
+    texts = await phone.send("", NumMedia="1", MediaContentType0="audio/ogg",
+                             MediaUrl0="https://api.twilio.com/media/1")
+    assert texts == [app[GATEWAY].texts.get("media_only", "dar_lat")]
+
+
+async def test_quick_exit_reveals_nothing_and_stores_nothing(gateway_factory):
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings)
+    await phone.send("salam")
+    texts = await phone.send(settings.quick_exit_word)
+    assert texts == [app[GATEWAY].texts.get("quick_exit", "dar_lat")]
+    with app[STORE].engine.connect() as conn:
+        assert conn.execute(sa.select(conversations.c.quiet)).scalar() is True
+        assert conn.execute(sa.select(sa.func.count()).select_from(transcript)).scalar() == 1
+
+
+async def test_number_never_stored_in_clear(gateway_factory, var_dir):
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings, "whatsapp:+212612345678")
+    await phone.send("ana f casa w rajli kaydrebni")
+    app[STORE].engine.dispose()
+    for path in var_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"612345678" not in data, path
+            assert b"kaydrebni" not in data, path
+
+
+async def test_rate_limit_spares_emergencies(gateway_factory):
+    client, settings, app = await gateway_factory(rate_limit_per_minute=3)
+    phone = Phone(client, settings)
+    for _ in range(3):
+        await phone.send("salam")
+    limited = await phone.send("salam")
+    assert limited == [app[GATEWAY].texts.get("rate_limited", "dar_lat")]
+    urgent = await phone.send("ghadi y9telni 3te9ni")
+    assert any("19" in t for t in urgent) and urgent != limited
+
+
+async def test_concurrent_messages_of_one_conversation_keep_their_order(gateway_factory):
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings)
+    bodies = [f"message {i}" for i in range(10)]
+    tasks = []
+    for body in bodies:  # arrive in this order, while earlier ones are still in flight
+        tasks.append(asyncio.create_task(phone.send(body)))
+        await asyncio.sleep(0.005)
+    await asyncio.gather(*tasks)
+    conv_id = app[GATEWAY].vault.pseudonym(phone.address)
+    rows = app[STORE].get_transcript(conv_id)
+    seen = [app[GATEWAY].vault.decrypt(r["text_enc"]) for r in rows if r["sender"] == "user"]
+    assert seen == bodies
+
+
+async def test_healthz_reports_rasa_down(gateway_factory):
+    client, _, _ = await gateway_factory()
+    resp = await client.get("/healthz")
+    assert resp.status == 503
+    body = await resp.json()
+    assert body["store"] == "ok" and body["rasa"].startswith("down")
+
+
+async def test_metrics_have_no_number_or_text(gateway_factory):
+    client, settings, _ = await gateway_factory()
+    await Phone(client, settings, "+212600000123").send("canary-text-5531")
+    text = await (await client.get("/metrics")).text()
+    assert "salama_messages_in_total" in text
+    assert "600000123" not in text and "canary" not in text
