@@ -99,14 +99,16 @@ class ValidatePlaceForm(FormValidationAction):
 
 
 def _place_slots(place: Place, raw: str) -> Dict[Text, Any]:
-    return {"place": raw, "town": place.town or place.province or place.name_fr,
-            "region": place.region, "place_attempts": 0.0}
+    return {"place": raw, "town": place.name_fr, "region": place.region, "place_attempts": 0.0}
+
+
+def _name(place: Place, variety: Optional[str]) -> str:
+    """The place's name in her script."""
+    return place.name_ar if variety in ("dar_ar", "ar") else place.name_fr
 
 
 def _place_button(place: Place, variety: Optional[str]) -> Dict[Text, Text]:
-    arabic = variety in ("dar_ar", "ar")
-    title = place.name_ar if arabic else place.name_fr
-    return {"title": title, "payload": f'/inform_location{{"place": "{place.name_fr}"}}'}
+    return {"title": _name(place, variety), "payload": f'/inform_location{{"place": "{place.name_fr}"}}'}
 
 
 class ActionNearestHelp(Action):
@@ -144,17 +146,15 @@ class ActionNearestHelp(Action):
             lat, lng = place.lat, place.lng
         kinds = SHELTER_KINDS if tracker.get_slot("help_kind") == "shelter" else SHELTER_KINDS | CONTACT_KINDS
         nearest = directory().nearest(lat, lng, kinds=kinds, limit=3)
-        town = place.town or place.province or place.name_fr
-        if variety in ("dar_ar", "ar"):
-            town = place.name_ar if place.kind == "town" else town
-        region = directory().region_name(place.region, variety)
+        town = _name(place, variety)
+        region = _name(gazetteer().places[place.region], variety)
         entries = format_entries(nearest, variety)
         local = [e for e, _km in nearest if e.region == place.region]
         if local:
             dispatcher.utter_message(response="utter_nearest_help", town=town, region=region, entries=entries)
         else:
             dispatcher.utter_message(response="utter_no_known_centre", region=region, entries=entries)
-        return [SlotSet("town", town), SlotSet("region", place.region), SlotSet("place", None),
+        return [SlotSet("town", place.name_fr), SlotSet("region", place.region), SlotSet("place", None),
                 SlotSet("help_kind", None)]
 
 

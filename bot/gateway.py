@@ -302,7 +302,10 @@ class Gateway:
         await self.store.run(self.store.update_conversation, conv_id, status="bot", counsellor=None,
                              waiting_since=None, timeout_notified=False)
         try:
-            await self.rasa.append_event(conv_id, {"event": "resume"})
+            # The action that paused the conversation never reached action_listen; without
+            # it her next message would match no rule.
+            await self.rasa.append_events(conv_id, [{"event": "resume"},
+                                                    {"event": "action", "name": "action_listen"}])
         except RasaUnavailable as exc:
             log.warning("could not resume Rasa conversation=%s reason=%s", conv_id, exc)
         await self._notify(conv_id)

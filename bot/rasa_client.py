@@ -31,8 +31,8 @@ class RasaClient:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise RasaUnavailable(type(exc).__name__) from None
 
-    async def append_event(self, sender: str, event: dict[str, Any]) -> None:
-        await self._api("POST", f"/conversations/{sender}/tracker/events", event)
+    async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        await self._api("POST", f"/conversations/{sender}/tracker/events", events)
 
     async def replace_events(self, sender: str, events: list[dict[str, Any]]) -> None:
         await self._api("PUT", f"/conversations/{sender}/tracker/events", events)

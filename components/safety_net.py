@@ -38,9 +38,11 @@ class EmergencySafetyNet(GraphComponent):
             rule = self._net.match(text)
             if rule is None:
                 continue
+            classifier = (message.get(INTENT) or {}).get("name")
             top = {"name": EMERGENCY, "confidence": 1.0}
             ranking = [top] + [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != EMERGENCY]
             message.set(INTENT, top, add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-            message.set("safety_net", rule, add_to_output=True)
+            # Kept for evaluation: which rule fired, and what the classifier had said.
+            message.set("safety_net", {"rule": rule, "classifier": classifier}, add_to_output=True)
         return messages

@@ -114,8 +114,13 @@ async def gateway_factory(aiohttp_client: Any, var_dir: Path, twilio: Any) -> An
 
 # -- the real Rasa stack, once per test session ------------------------------------
 class Stack:
-    def __init__(self, rasa_url: str, actions_url: str, var_dir: Path, kids: list[Child]) -> None:
-        self.rasa_url, self.actions_url, self.var_dir, self.kids = rasa_url, actions_url, var_dir, kids
+    def __init__(self, rasa_url: str, actions_url: str, token: str, var_dir: Path, kids: list[Child]) -> None:
+        self.rasa_url, self.actions_url, self.token = rasa_url, actions_url, token
+        self.var_dir, self.kids = var_dir, kids
+
+    def gateway_settings(self) -> dict[str, str]:
+        """Overrides that wire a test gateway to this stack."""
+        return {"rasa_url": self.rasa_url, "actions_url": self.actions_url, "rasa_token": self.token}
 
     def kid(self, name: str) -> Child:
         return next(k for k in self.kids if k.name == name)
@@ -174,7 +179,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     for kid in kids:
         kid.env = dict(kid.env, SALAMA_VAR_DIR=str(var_dir))
     start(kids)
-    s = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", var_dir, kids)
+    s = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", settings.rasa_token,
+              var_dir, kids)
     try:
         s.wait_ready()
         yield s
@@ -185,7 +191,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 async def live(stack: Stack, gateway_factory: Any) -> Any:
     """A gateway wired to the real Rasa stack; returns (phone, settings, app)."""
-    client, settings, app = await gateway_factory(rasa_url=stack.rasa_url, actions_url=stack.actions_url)
+    client, settings, app = await gateway_factory(**stack.gateway_settings())
     return Phone(client, settings), settings, app
 
 
