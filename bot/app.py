@@ -96,11 +96,13 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _periodic(app: web.Application) -> None:
-    """Every few seconds: tell women nobody has claimed; once an hour: retention purge."""
+    """Every few seconds: tell women nobody has claimed, give Rasa what it missed while
+    down; once an hour: retention purge."""
     last_purge = 0.0
     while True:
         try:
             await handoff.notify_unclaimed(app)
+            await app[GATEWAY].retry_pending()
             if time.time() - last_purge > 3600:
                 await purge(app[STORE], app[SETTINGS])
                 last_purge = time.time()

@@ -220,23 +220,61 @@ class Gateway:
             return self._with_first_contact([self.texts.get("media_only", language)], is_new, language)
 
         text, metadata = self._to_rasa(msg, body, conv, language)
+        earlier, rasa_up = await self._flush_pending(conv_id, msg.channel, language)
+        texts = await self._ask_rasa(conv_id, text, metadata, msg.channel, language) if rasa_up else None
+        if texts is None:
+            # Rasa is down: she gets the numbers now; her message waits for Rasa, in order.
+            await store.run(store.add_pending, conv_id, vault.encrypt(text), metadata)
+            texts = [self.texts.get("static_fallback", language)]
+        return self._with_first_contact(earlier + texts, is_new, language)
+
+    async def _ask_rasa(self, conv_id: str, text: str, metadata: dict, channel: str,
+                        language: str) -> Optional[list[str]]:
+        """Rasa's answer as channel texts; None when Rasa is unavailable."""
+        store, vault = self.store, self.vault
         try:
             bot_messages = await self.rasa.send(conv_id, text, metadata)
         except RasaUnavailable as exc:
             log.warning("rasa unavailable conversation=%s reason=%s", conv_id, exc)
             self.metrics.inc("salama_failures_total", component="rasa")
-            return self._with_first_contact([self.texts.get("static_fallback", language)], is_new, language)
+            return None
         if not bot_messages:
             # Rasa answered nothing: the action server failed, or a rule is missing.
             self.metrics.inc("salama_failures_total", component="actions")
             return [self.texts.get("static_fallback", language)]
-
-        reply = render(bot_messages, msg.channel, self.texts.get("menu_option_zero", language))
+        reply = render(bot_messages, channel, self.texts.get("menu_option_zero", language))
         await store.run(store.update_conversation, conv_id, options=reply.options)
         for text_out in reply.messages:
             await store.run(store.add_transcript, conv_id, "bot", vault.encrypt(text_out))
-        await self._apply_custom(conv_id, bot_messages, body, language)
-        return self._with_first_contact(reply.messages, is_new, language)
+        await self._apply_custom(conv_id, bot_messages)
+        return reply.messages
+
+    async def _flush_pending(self, conv_id: str, channel: str, language: str) -> tuple[list[str], bool]:
+        """Give Rasa the messages it missed while down, oldest first. Returns their answers
+        and whether Rasa took them all. Call with the conversation's lock held."""
+        answers: list[str] = []
+        for row in await self.store.run(self.store.pending_for, conv_id):
+            texts = await self._ask_rasa(conv_id, self.vault.decrypt(row["text_enc"]), row["metadata"],
+                                         channel, language)
+            if texts is None:
+                return answers, False
+            await self.store.run(self.store.delete_pending, row["id"])
+            answers.extend(texts)
+        return answers, True
+
+    async def retry_pending(self) -> int:
+        """Background: answer, by REST, messages that waited for Rasa. Returns how many flushed."""
+        done = 0
+        for conv_id in await self.store.run(self.store.conversations_with_pending):
+            async with self.locks.hold(conv_id):
+                conv = await self.store.run(self.store.get_conversation, conv_id)
+                if conv is None:
+                    continue
+                answers, _ = await self._flush_pending(conv_id, conv.channel, conv.language)
+            if answers:
+                await self._send_later(conv_id, answers)
+                done += 1
+        return done
 
     def _to_rasa(self, msg: Inbound, body: str, conv: Conversation, language: str) -> tuple[str, dict]:
         """What Rasa receives: text or payload, and metadata without any number."""
@@ -257,7 +295,7 @@ class Gateway:
             return "/forget_me", metadata
         return body, metadata
 
-    async def _apply_custom(self, conv_id: str, bot_messages: list[dict], body: str, language: str) -> None:
+    async def _apply_custom(self, conv_id: str, bot_messages: list[dict]) -> None:
         """Act on the actions' instructions: hand off to a counsellor, or erase everything."""
         for message in bot_messages:
             custom = message.get("custom") or {}

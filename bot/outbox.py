@@ -48,15 +48,26 @@ class OutboxSender:
 
     async def drain_once(self) -> int:
         rows = await self._store.run(self._store.lease_due, 20, LEASE_S)
-        await asyncio.gather(*(self._send(row) for row in rows))
+        by_conversation: dict[str, list[dict]] = {}
+        for row in rows:
+            by_conversation.setdefault(row["conversation_id"], []).append(row)
+        # Conversations in parallel; one conversation's messages one after the other.
+        await asyncio.gather(*(self._send_in_order(group) for group in by_conversation.values()))
         return len(rows)
 
-    async def _send(self, row: dict) -> None:
+    async def _send_in_order(self, rows: list[dict]) -> None:
+        for i, row in enumerate(rows):
+            if not await self._send(row):
+                await self._store.run(self._store.release, [r["id"] for r in rows[i + 1:]])
+                return
+
+    async def _send(self, row: dict) -> bool:
+        """Send one message; False when it must wait for a retry."""
         store = self._store
         conv = await store.run(store.get_conversation, row["conversation_id"])
-        if conv is None or conv.opted_out:
+        if conv is None or conv.opted_out or conv.quiet:
             await store.run(store.mark_dropped, row["id"])
-            return
+            return True
         to = self._vault.decrypt(conv.address_enc)
         sender = self._settings.twilio_whatsapp_from if conv.channel == "whatsapp" else self._settings.twilio_sms_from
         body = self._vault.decrypt(bytes(row["body_enc"]))
@@ -71,11 +82,12 @@ class OutboxSender:
             log.warning("send retry outbox_id=%s attempt=%s reason=%s", row["id"], attempts, exc)
             if not give_up:
                 asyncio.get_running_loop().call_later(delay, self._wake.set)
-            return
+            return give_up
         except TwilioRejected as exc:
             await store.run(store.mark_retry, row["id"], time.time(), True)
             self._metrics.inc("salama_failures_total", component="twilio")
             log.warning("send rejected outbox_id=%s reason=%s", row["id"], exc)
-            return
+            return True
         await store.run(store.mark_sent, row["id"], sid)
         self._metrics.inc("salama_messages_out_total", channel=conv.channel, path="rest")
+        return True

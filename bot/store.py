@@ -116,6 +116,16 @@ audit = sa.Table(
     sa.Column("conversation_id", sa.String(40)),
 )
 
+pending = sa.Table(
+    "gw_pending",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(40), nullable=False, index=True),
+    sa.Column("text_enc", sa.LargeBinary, nullable=False),  # what goes to Rasa, encrypted
+    sa.Column("metadata", sa.Text, nullable=False),  # JSON: channel, language, location
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
 
 @dataclass
 class Conversation:
@@ -305,7 +315,7 @@ class Store:
     def erase_conversation(self, conversation_id: str) -> None:
         """Delete everything held about one conversation (her 'forget me')."""
         with self.engine.begin() as conn:
-            for table in (transcript, outbox, notes, inbound):
+            for table in (transcript, outbox, notes, inbound, pending):
                 conn.execute(table.delete().where(table.c.conversation_id == conversation_id))
             conn.execute(conversations.delete().where(conversations.c.id == conversation_id))
 
@@ -391,19 +401,28 @@ class Store:
             return int(result.inserted_primary_key[0])
 
     def lease_due(self, limit: int, lease_s: float) -> list[dict]:
-        """Take due messages for sending; a lease keeps two senders off the same row."""
+        """Take due messages for sending, in order; a lease keeps two senders off a row.
+
+        A conversation's messages go out in order: a row waiting for a retry, or leased by
+        another sender, holds back the rows queued after it for the same conversation.
+        """
         now = time.time()
-        taken = []
+        taken: list[int] = []
         with self.engine.begin() as conn:
             rows = conn.execute(
-                sa.select(outbox.c.id)
+                sa.select(outbox.c.id, outbox.c.conversation_id, outbox.c.next_attempt_at,
+                          outbox.c.lease_until)
                 .where(outbox.c.status == "pending")
-                .where(outbox.c.next_attempt_at <= now)
-                .where(sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now))
                 .order_by(outbox.c.id)
-                .limit(limit)
+                .limit(limit * 10)
             ).all()
-            for (row_id,) in rows:
+            blocked: set[str] = set()
+            for row_id, conv_id, due_at, lease in rows:
+                if conv_id in blocked:
+                    continue
+                if due_at > now or (lease is not None and lease >= now):
+                    blocked.add(conv_id)
+                    continue
                 got = conn.execute(
                     outbox.update()
                     .where(outbox.c.id == row_id)
@@ -413,10 +432,20 @@ class Store:
                 ).rowcount
                 if got:
                     taken.append(row_id)
+                else:
+                    blocked.add(conv_id)
+                if len(taken) >= limit:
+                    break
             if not taken:
                 return []
             result = conn.execute(sa.select(outbox).where(outbox.c.id.in_(taken)).order_by(outbox.c.id))
             return [dict(r._mapping) for r in result]
+
+    def release(self, outbox_ids: list[int]) -> None:
+        """Give back leases not used (an earlier message of the conversation failed)."""
+        if outbox_ids:
+            with self.engine.begin() as conn:
+                conn.execute(outbox.update().where(outbox.c.id.in_(outbox_ids)).values(lease_until=None))
 
     def mark_sent(self, outbox_id: int, twilio_sid: str) -> None:
         with self.engine.begin() as conn:
@@ -462,6 +491,26 @@ class Store:
                 ).scalar()
             )
 
+    # -- messages Rasa has not seen yet (it was down) -----------------------------------
+    def add_pending(self, conversation_id: str, text_enc: bytes, meta: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(pending.insert().values(conversation_id=conversation_id, text_enc=text_enc,
+                                                 metadata=json.dumps(meta), created_at=time.time()))
+
+    def pending_for(self, conversation_id: str) -> list[dict]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(pending).where(pending.c.conversation_id == conversation_id)
+                                .order_by(pending.c.id))
+            return [dict(r._mapping, metadata=json.loads(r.metadata)) for r in rows]
+
+    def delete_pending(self, pending_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(pending.delete().where(pending.c.id == pending_id))
+
+    def conversations_with_pending(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.select(pending.c.conversation_id).distinct()).scalars())
+
     # -- retention -----------------------------------------------------------------------
     def purge_older_than(self, cutoff: float) -> dict[str, int]:
         """Remove what is older than the retention period. Returns counts per table."""
@@ -472,6 +521,7 @@ class Store:
             counts["outbox"] = conn.execute(outbox.delete().where(outbox.c.created_at < cutoff)).rowcount
             counts["inbound"] = conn.execute(inbound.delete().where(inbound.c.received_at < cutoff)).rowcount
             counts["audit"] = conn.execute(audit.delete().where(audit.c.at < cutoff)).rowcount
+            counts["pending"] = conn.execute(pending.delete().where(pending.c.created_at < cutoff)).rowcount
             counts["conversations"] = conn.execute(
                 conversations.delete()
                 .where(conversations.c.updated_at < cutoff)

@@ -162,3 +162,4 @@ async def test_metrics_have_no_number_or_text(gateway_factory):
     text = await (await client.get("/metrics")).text()
     assert "salama_messages_in_total" in text
     assert "600000123" not in text and "canary" not in text
+
