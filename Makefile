@@ -14,7 +14,7 @@ export SALAMA_LOCAL_MODE ?= $(if $(TWILIO_AUTH_TOKEN),0,1)
 TRAINING_INPUTS := $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
 	config.yml domain.yml $(wildcard components/*.py)
 
-.PHONY: help install train run shell test test-fast validate eval bench purge clean
+.PHONY: help install train run run-scaled shell test test-fast validate eval bench purge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 14
@@ -64,3 +64,6 @@ purge: install ## delete what is older than the retention period
 
 clean: ## remove models, results and runtime state (keeps .venv)
 	rm -rf models results var
+
+run-scaled: $(MODEL) ## two gateways, Rasa servers and action servers on PostgreSQL + Redis
+	$(PY) -m bot.run --scaled 2

@@ -15,7 +15,7 @@ from bot import console, handoff, webhook
 from bot.appkeys import GATEWAY, HTTP, METRICS, OUTBOX, RASA, SETTINGS, STORE, VAULT
 from bot.crypto import Vault
 from bot.gateway import Gateway
-from bot.locks import ConversationLocks
+from bot.locks import ConversationLocks, RedisConversationLocks
 from bot.logsafe import configure_logging
 from bot.metrics import Metrics
 from bot.outbox import OutboxSender
@@ -81,8 +81,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
                     settings.twilio_auth_token,
                     status_callback=settings.public_base_url.rstrip("/") + "/twilio/status")
     outbox = OutboxSender(store, vault, api, settings, metrics)
+    # Several gateways share the order of a conversation through Redis; one needs no server.
+    locks = RedisConversationLocks(settings.redis_url) if settings.redis_url else ConversationLocks()
     gateway = Gateway(settings, store, vault, rasa, Texts.load(), SafetyNet.load(), metrics,
-                      ConversationLocks(), outbox.kick)
+                      locks, outbox.kick)
     app[HTTP], app[STORE], app[VAULT], app[RASA], app[OUTBOX], app[GATEWAY] = (
         session, store, vault, rasa, outbox, gateway)
     tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_periodic(app))]
@@ -91,6 +93,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await gateway.drain()
+    if isinstance(locks, RedisConversationLocks):
+        await locks.close()
     await session.close()
     store.close()
 
@@ -131,7 +135,7 @@ def init_app(settings: Settings) -> web.Application:
 
 def main() -> None:
     settings = Settings.from_env()
-    configure_logging(settings)
+    configure_logging(settings, name=f"gateway-{settings.gateway_port}")
     mode = "local mode (messages go to the local Twilio stand-in)" if settings.local_mode else "Twilio mode"
     log.info("gateway on %s:%s, %s", settings.gateway_host, settings.gateway_port, mode)
     web.run_app(init_app(settings), host=settings.gateway_host, port=settings.gateway_port,

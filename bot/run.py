@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 from urllib.error import URLError
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 from bot.settings import ROOT, Settings
 
 PY = sys.executable
 FAKE_TWILIO_PORT = 8099
+SCALED_DATABASE_URL = "postgresql://root@127.0.0.1:5432/test"
+SCALED_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @dataclass
@@ -47,6 +50,7 @@ def children(settings: Settings, model: Path, endpoints: str, rasa_port: int = 5
              actions_port: int = 5055, gateway_port: Optional[int] = None,
              log_suffix: str = "") -> list[Child]:
     env = rasa_env(settings)
+    env["ACTIONS_PORT"] = str(actions_port)  # for endpoints.scaled.yml
     logs = settings.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     gateway_env = dict(env)
@@ -66,11 +70,23 @@ def children(settings: Settings, model: Path, endpoints: str, rasa_port: int = 5
               env),
         Child("gateway", [PY, "-m", "bot.app"], gateway_env),
     ]
-    if settings.local_mode and actions_port == 5055:
+    if settings.local_mode:
         gateway_env.setdefault("TWILIO_API_BASE_URL", f"http://127.0.0.1:{FAKE_TWILIO_PORT}")
-        result.insert(0, Child("twilio-local", [PY, "-m", "bot.fake_twilio", "--echo",
-                                                "--port", str(FAKE_TWILIO_PORT)], gateway_env))
     return result
+
+
+def scaled_env(settings: Settings) -> dict[str, str]:
+    """PostgreSQL and Redis coordinates for endpoints.scaled.yml, from DATABASE_URL/REDIS_URL."""
+    db = urlsplit(settings.database_url or SCALED_DATABASE_URL)
+    redis = urlsplit(settings.redis_url or SCALED_REDIS_URL)
+    return {
+        "DATABASE_URL": settings.database_url or SCALED_DATABASE_URL,
+        "REDIS_URL": settings.redis_url or SCALED_REDIS_URL,
+        "PGHOST": db.hostname or "127.0.0.1", "PGPORT": str(db.port or 5432),
+        "PGDATABASE": db.path.lstrip("/") or "test", "PGUSER": db.username or "root",
+        "PGPASSWORD": db.password or "",
+        "REDIS_HOST": redis.hostname or "127.0.0.1", "REDIS_PORT": str(redis.port or 6379),
+    }
 
 
 def start(kids: list[Child]) -> None:
@@ -114,9 +130,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(ROOT / "models" / "salama.tar.gz"))
     parser.add_argument("--endpoints", default="endpoints.yml")
+    parser.add_argument("--scaled", type=int, default=0, metavar="N",
+                        help="N gateways, Rasa servers and action servers on PostgreSQL + Redis")
     args = parser.parse_args()
     settings = Settings.from_env()
-    kids = children(settings, Path(args.model), args.endpoints)
+    if args.scaled:
+        os.environ.update(scaled_env(settings))
+        settings = Settings.from_env()
+        kids = []
+        for i in range(args.scaled):
+            group = children(settings, Path(args.model), "endpoints.scaled.yml", rasa_port=5005 + i,
+                             actions_port=5055 + i, gateway_port=settings.gateway_port + i,
+                             log_suffix=f"-{i + 1}")
+            for kid in group:
+                kid.name += f"-{i + 1}"
+            kids.extend(group)
+    else:
+        kids = children(settings, Path(args.model), args.endpoints)
+    if settings.local_mode:
+        env = dict(kids[-1].env)
+        kids.insert(0, Child("twilio-local", [PY, "-m", "bot.fake_twilio", "--echo",
+                                              "--port", str(FAKE_TWILIO_PORT)], env))
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
