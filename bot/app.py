@@ -13,7 +13,6 @@ from aiohttp import web
 from actions.safety_net import SafetyNet
 from bot import console, handoff, webhook
 from bot.appkeys import GATEWAY, HTTP, METRICS, OUTBOX, RASA, SETTINGS, STORE, VAULT
-from bot.crypto import Vault
 from bot.gateway import Gateway
 from bot.locks import ConversationLocks, RedisConversationLocks
 from bot.logsafe import configure_logging
@@ -74,7 +73,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     session = aiohttp.ClientSession()
     store = Store(settings.store_url)
-    vault = Vault(settings.salama_secret, settings.old_secrets)
+    vault = settings.vault()
     metrics = app[METRICS]
     rasa = RasaClient(session, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
     api = TwilioApi(session, settings.twilio_api_base_url, settings.twilio_account_sid,

@@ -16,13 +16,16 @@ def _subkey(secret: str, purpose: str) -> bytes:
 class Vault:
     """Pseudonymises addresses and encrypts/decrypts text.
 
-    The pseudonym key never rotates (it would split conversations); the encryption key
-    rotates: the current secret encrypts, old secrets (SALAMA_OLD_SECRETS) still decrypt,
-    and `rotate()` re-encrypts a token under the current key.
+    The encryption key rotates: the current secret encrypts, old secrets
+    (SALAMA_OLD_SECRETS) still decrypt, and `rotate()` re-encrypts a token under the current
+    key. Pseudonyms must not change with it (they would split her conversation and hide it
+    from "forget me"): they are keyed by `pseudonym_secret` (SALAMA_PSEUDONYM_SECRET), which
+    defaults to the secret and is set to the old secret when the secret rotates.
     """
 
-    def __init__(self, secret: str, old_secrets: Iterable[str] = ()) -> None:
-        self._pseudo_key = _subkey(secret, "pseudonym")
+    def __init__(self, secret: str, old_secrets: Iterable[str] = (),
+                 pseudonym_secret: Optional[str] = None) -> None:
+        self._pseudo_key = _subkey(pseudonym_secret or secret, "pseudonym")
         keys = [secret, *old_secrets]
         self._fernet = MultiFernet(
             [Fernet(base64.urlsafe_b64encode(_subkey(k, "encryption"))) for k in keys]

@@ -7,6 +7,7 @@ one at a time in arrival order; different conversations run concurrently.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -224,7 +225,9 @@ class Gateway:
         texts = await self._ask_rasa(conv_id, text, metadata, msg.channel, language) if rasa_up else None
         if texts is None:
             # Rasa is down: she gets the numbers now; her message waits for Rasa, in order.
-            await store.run(store.add_pending, conv_id, vault.encrypt(text), metadata)
+            # Her location is as private as her text: both are kept encrypted.
+            await store.run(store.add_pending, conv_id, vault.encrypt(text),
+                            vault.encrypt(json.dumps(metadata)))
             texts = [self.texts.get("static_fallback", language)]
         return self._with_first_contact(earlier + texts, is_new, language)
 
@@ -254,7 +257,8 @@ class Gateway:
         and whether Rasa took them all. Call with the conversation's lock held."""
         answers: list[str] = []
         for row in await self.store.run(self.store.pending_for, conv_id):
-            texts = await self._ask_rasa(conv_id, self.vault.decrypt(row["text_enc"]), row["metadata"],
+            metadata = json.loads(self.vault.decrypt(row["metadata_enc"]))
+            texts = await self._ask_rasa(conv_id, self.vault.decrypt(row["text_enc"]), metadata,
                                          channel, language)
             if texts is None:
                 return answers, False

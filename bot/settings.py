@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Mapping, Optional
 
+from bot.crypto import Vault
+
 ROOT = Path(__file__).resolve().parent.parent
 TWILIO_API = "https://api.twilio.com"
 
@@ -62,6 +64,7 @@ class Settings:
     max_body_chars: int = 1600
     var_dir: Path = ROOT / "var"
     old_secrets: tuple = field(default=(), repr=False)
+    pseudonym_secret: str = field(default="", repr=False)
 
     @property
     def store_url(self) -> str:
@@ -115,6 +118,10 @@ class Settings:
             if not self.twilio_api_base_url.startswith("http"):
                 raise SettingsError("TWILIO_API_BASE_URL must be a URL")
         _parse_hours(self.counsellor_hours)
+
+    def vault(self) -> Vault:
+        """The pseudonym and encryption keys these settings define."""
+        return Vault(self.salama_secret, self.old_secrets, self.pseudonym_secret or None)
 
     def working_hours(self) -> tuple[int, int]:
         return _parse_hours(self.counsellor_hours)

@@ -122,7 +122,7 @@ pending = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("conversation_id", sa.String(40), nullable=False, index=True),
     sa.Column("text_enc", sa.LargeBinary, nullable=False),  # what goes to Rasa, encrypted
-    sa.Column("metadata", sa.Text, nullable=False),  # JSON: channel, language, location
+    sa.Column("metadata_enc", sa.LargeBinary, nullable=False),  # JSON: channel, language, location
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
@@ -492,16 +492,16 @@ class Store:
             )
 
     # -- messages Rasa has not seen yet (it was down) -----------------------------------
-    def add_pending(self, conversation_id: str, text_enc: bytes, meta: dict) -> None:
+    def add_pending(self, conversation_id: str, text_enc: bytes, metadata_enc: bytes) -> None:
         with self.engine.begin() as conn:
             conn.execute(pending.insert().values(conversation_id=conversation_id, text_enc=text_enc,
-                                                 metadata=json.dumps(meta), created_at=time.time()))
+                                                 metadata_enc=metadata_enc, created_at=time.time()))
 
     def pending_for(self, conversation_id: str) -> list[dict]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(pending).where(pending.c.conversation_id == conversation_id)
                                 .order_by(pending.c.id))
-            return [dict(r._mapping, metadata=json.loads(r.metadata)) for r in rows]
+            return [dict(r._mapping) for r in rows]
 
     def delete_pending(self, pending_id: int) -> None:
         with self.engine.begin() as conn:

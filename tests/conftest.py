@@ -170,7 +170,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     endpoints = var_dir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{var_dir / "tracker.db"}"\n'
+        f'tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
+        f'  db: "{var_dir / "tracker.db"}"\n'
         "lock_store:\n  type: in_memory\n"
     )
     kids = [k for k in children(settings, MODEL, str(endpoints), rasa_port=rasa_port,

@@ -132,6 +132,7 @@ async def test_rasa_down_static_reply_then_nothing_lost(stack, gateway_factory, 
         stack.restart("rasa")
     # Rasa is back: the message it missed is answered by REST, without her writing again.
     await app[GATEWAY].retry_pending()
-    await wait_for(lambda: twilio.messages, timeout=20)
-    assert any("\n1. " in m["body"] for m in twilio.messages), "the disclosure answer asks if she is safe"
+    # The disclosure's answer (it asks whether she is safe, with numbered options) arrives,
+    # possibly over several messages.
+    await wait_for(lambda: "\n1. " in "\n".join(m["body"] for m in twilio.messages), timeout=20)
     assert app[STORE].pending_for(app[GATEWAY].vault.pseudonym(phone.address)) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -16,8 +15,26 @@ from bot.store import inbound
 from tests.conftest import MODEL, Phone, Stack, free_port, make_settings, twiml_messages
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-DATABASE_URL = "postgresql://root@127.0.0.1:5432/test"
+SERVER_URL = "postgresql://root@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server, dropped afterwards: no state is
+    shared with earlier runs or other tests."""
+    name = f"salama_{secrets.token_hex(6)}"
+    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +43,10 @@ def shared_secret() -> str:
 
 
 @pytest.fixture(scope="module")
-def rasa_pair(tmp_path_factory: pytest.TempPathFactory, shared_secret: str) -> Iterator[list[Stack]]:
+def rasa_pair(tmp_path_factory: pytest.TempPathFactory, shared_secret: str,
+              database_url: str) -> Iterator[list[Stack]]:
     var_dir = tmp_path_factory.mktemp("scaled-var")
-    settings = make_settings(var_dir, salama_secret=shared_secret, database_url=DATABASE_URL,
+    settings = make_settings(var_dir, salama_secret=shared_secret, database_url=database_url,
                              redis_url=REDIS_URL)
     stacks, kids_all = [], []
     for i in range(2):
@@ -52,12 +70,13 @@ def rasa_pair(tmp_path_factory: pytest.TempPathFactory, shared_secret: str) -> I
 
 
 @pytest.fixture
-async def gateways(rasa_pair: list[Stack], gateway_factory: Any, shared_secret: str) -> list[tuple]:
+async def gateways(rasa_pair: list[Stack], gateway_factory: Any, shared_secret: str,
+                   database_url: str) -> list[tuple]:
     """Two gateway apps, one per Rasa server, same store, same Redis, same secret."""
     out = []
     for stack in rasa_pair:
         client, settings, app = await gateway_factory(**stack.gateway_settings(), salama_secret=shared_secret,
-                                                      database_url=DATABASE_URL, redis_url=REDIS_URL)
+                                                      database_url=database_url, redis_url=REDIS_URL)
         out.append((client, settings, app))
     return out
 

@@ -1,0 +1,22 @@
+"""Counsellor console: accounts, sessions, the JSON API, the live queue and the page.
+
+`bot.app` calls `middlewares()` and `setup(app)`; `python -m bot.console` manages accounts.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.console import api, live, security
+
+
+def middlewares() -> list:
+    return [security.guard]
+
+
+def setup(app: web.Application) -> None:
+    """Register the console's routes, its live queue and their start and stop."""
+    app[live.HUB] = live.Hub()
+    api.setup_routes(app)
+    app.router.add_get("/console/ws", live.socket, name="console_ws")
+    app.on_startup.append(live.on_startup)
+    app.on_shutdown.append(live.on_shutdown)

@@ -1,0 +1,534 @@
+"""The counsellor console's JSON API, accounts and live queue, on the real gateway (Rasa down)."""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from typing import Any, Optional
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+
+from bot.appkeys import GATEWAY, STORE
+from bot.console import accounts, cli
+from bot.console.canned import load_canned
+from bot.settings import ROOT
+from bot.store import audit, counsellors, sessions
+from tests.conftest import Phone
+
+PASSWORD = "correct horse battery staple"
+HER = "whatsapp:+212600000001"
+COOKIE = "salama_console"
+
+
+class Counsellor:
+    """A logged-in console user: carries her session cookie and CSRF token by hand."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client, self.name = client, name
+        self.cookie: Optional[str] = None
+        self.csrf: Optional[str] = None
+
+    async def login(self, password: str = PASSWORD) -> aiohttp.ClientResponse:
+        resp = await self.client.post("/console/api/login", json={"username": self.name, "password": password})
+        if resp.status == 200:
+            self.cookie = resp.cookies[COOKIE].value
+            self.csrf = (await resp.json())["csrf_token"]
+        # The jar is shared between the counsellors of a test: keep it out of the way.
+        self.client.session.cookie_jar.clear()
+        return resp
+
+    def headers(self, csrf: bool = True) -> dict[str, str]:
+        headers = {"Cookie": f"{COOKIE}={self.cookie}"}
+        if csrf:
+            headers["X-CSRF-Token"] = self.csrf
+        return headers
+
+    async def get(self, path: str) -> aiohttp.ClientResponse:
+        return await self.client.get(path, headers=self.headers(csrf=False))
+
+    async def post(self, path: str, json: Any = None, **headers: str) -> aiohttp.ClientResponse:
+        return await self.client.post(path, json=json, headers={**self.headers(), **headers})
+
+    async def act(self, conv_id: str, action: str, json: Any = None) -> aiohttp.ClientResponse:
+        return await self.post(f"/console/api/conversations/{conv_id}/{action}", json)
+
+    async def conversation(self, conv_id: str) -> dict:
+        resp = await self.get(f"/console/api/conversations/{conv_id}")
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+    async def queue(self, status: str) -> list[dict]:
+        resp = await self.get(f"/console/api/conversations?status={status}")
+        assert resp.status == 200, await resp.text()
+        return (await resp.json())["conversations"]
+
+
+async def console(gateway_factory: Any, *names: str, **overrides: Any) -> tuple[Any, Any, Any, list[Counsellor]]:
+    """The gateway app with counsellor accounts (made as the CLI makes them), logged in."""
+    client, settings, app = await gateway_factory(**overrides)
+    store = app[STORE]
+    people = []
+    for name in names:
+        await store.run(cli.run, store, "add-counsellor", name, io.StringIO(PASSWORD + "\n"))
+        person = Counsellor(client, name)
+        assert (await person.login()).status == 200
+        people.append(person)
+    return client, settings, app, people
+
+
+async def waiting(client: Any, settings: Any, app: Any, address: str = HER, text: str = "bonjour",
+                  priority: int = 2) -> tuple[Phone, str]:
+    """She writes, then the handoff puts her in the queue (what action_handoff tells the gateway)."""
+    phone = Phone(client, settings, address)
+    await phone.send(text)
+    conv_id = app[GATEWAY].vault.pseudonym(address)
+    store = app[STORE]
+    await store.run(store.update_conversation, conv_id, status="waiting", priority=priority,
+                    waiting_since=time.time(), timeout_notified=False, counsellor=None)
+    return phone, conv_id
+
+
+async def sent_to(twilio: Any, address: str, count: int = 1) -> list[dict]:
+    for _ in range(200):
+        found = [m for m in twilio.messages if m["to"] == address]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"Twilio received {len(found)} message(s) for her, expected {count}")
+
+
+def audit_rows(app: Any) -> list[tuple]:
+    with app[STORE].engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            sa.select(audit.c.action, audit.c.counsellor, audit.c.conversation_id).order_by(audit.c.id))]
+
+
+# -- accounts ------------------------------------------------------------------------------
+async def test_cli_stores_a_salted_scrypt_hash_and_refuses_weak_or_duplicate_accounts(gateway_factory):
+    _, _, app = await gateway_factory()
+    store = app[STORE]
+    assert cli.run(store, "add-counsellor", "amina", io.StringIO(PASSWORD + "\n")) == "counsellor amina created"
+    cli.run(store, "add-counsellor", "salma", io.StringIO(PASSWORD + "\n"))
+    with store.engine.connect() as conn:
+        hashes = dict(conn.execute(sa.select(counsellors.c.username, counsellors.c.password_hash)).all())
+    assert hashes["amina"].startswith("scrypt$16384$8$1$")
+    assert PASSWORD not in hashes["amina"]
+    assert hashes["amina"] != hashes["salma"], "each hash has its own salt"
+    with pytest.raises(accounts.AccountError, match="already exists"):
+        cli.run(store, "add-counsellor", "amina", io.StringIO(PASSWORD + "\n"))
+    with pytest.raises(accounts.AccountError, match="at least"):
+        cli.run(store, "add-counsellor", "nadia", io.StringIO("short\n"))
+    with pytest.raises(accounts.AccountError, match="letters"):
+        cli.run(store, "add-counsellor", "a b", io.StringIO(PASSWORD + "\n"))
+
+
+def test_python_m_bot_console_add_counsellor_reads_the_password_from_stdin(var_dir):
+    env = dict(os.environ, SALAMA_VAR_DIR=str(var_dir), SALAMA_LOCAL_MODE="1",
+               SALAMA_SECRET="a-test-secret-of-enough-length", PYTHONPATH=str(ROOT))
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "bot.console", "add-counsellor", "amina"], cwd=ROOT, env=env,
+                          input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "amina" in done.stdout and PASSWORD not in done.stdout + done.stderr
+    again = subprocess.run([sys.executable, "-m", "bot.console", "add-counsellor", "amina"], cwd=ROOT, env=env,
+                           input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    from bot.store import Store
+
+    store = Store(f"sqlite:///{var_dir / 'gateway.db'}")
+    try:
+        assert accounts.authenticate(store, "amina", PASSWORD).ok
+    finally:
+        store.close()
+
+
+async def test_login_sets_an_httponly_strict_secure_cookie_and_stores_only_its_hash(gateway_factory):
+    client, _, app, (amina,) = await console(gateway_factory, "amina")
+    resp = await client.post("/console/api/login", json={"username": "amina", "password": PASSWORD})
+    assert resp.status == 200
+    body = await resp.json()
+    assert set(body) == {"csrf_token", "username"} and len(body["csrf_token"]) >= 32
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+    assert "Secure" in cookie, "PUBLIC_BASE_URL is https in the tests: the cookie must be Secure"
+    token = resp.cookies[COOKIE].value
+    with app[STORE].engine.connect() as conn:
+        stored = [r.token_hash for r in conn.execute(sa.select(sessions))]
+    assert token not in stored and len(stored) == 2  # amina's two sessions, by hash only
+    me = await amina.get("/console/api/session")
+    assert (await me.json())["username"] == "amina"
+
+
+async def test_wrong_passwords_are_refused_then_the_account_locks_for_fifteen_minutes(gateway_factory):
+    client, _, app, _ = await console(gateway_factory, "amina")
+    person = Counsellor(client, "amina")
+    unknown = await Counsellor(client, "nobody").login()
+    assert unknown.status == 401 and (await unknown.json())["code"] == "bad_credentials"
+    for _ in range(accounts.MAX_FAILURES - 1):
+        resp = await person.login("not the password")
+        assert resp.status == 401
+        assert "error" in await resp.json()
+    resp = await person.login("not the password")
+    assert resp.status == 429
+    body = await resp.json()
+    assert body["code"] == "locked" and 14 * 60 < body["retry_after"] <= 15 * 60 + 1
+    assert (await person.login(PASSWORD)).status == 429, "locked even with the right password"
+    store = app[STORE]
+    with store.engine.begin() as conn:  # fifteen minutes later
+        conn.execute(counsellors.update().values(locked_until=time.time() - 1))
+    assert (await person.login(PASSWORD)).status == 200
+    assert ("login_failed", "amina", None) in audit_rows(app)
+
+
+# -- guard: login, CSRF, Origin ---------------------------------------------------------------
+ENDPOINTS = [
+    ("GET", "/console/api/session"), ("GET", "/console/api/canned"),
+    ("GET", "/console/api/conversations?status=waiting"), ("GET", "/console/api/conversations/u123"),
+    ("POST", "/console/api/logout"), ("POST", "/console/api/conversations/u123/claim"),
+    ("POST", "/console/api/conversations/u123/messages"), ("POST", "/console/api/conversations/u123/notes"),
+    ("POST", "/console/api/conversations/u123/release"), ("POST", "/console/api/conversations/u123/close"),
+]
+
+
+async def test_every_endpoint_refuses_a_visitor_without_a_session(gateway_factory):
+    client, _, app, _ = await console(gateway_factory, "amina")
+    for method, path in ENDPOINTS:
+        resp = await client.request(method, path, json={"text": "x"})
+        assert resp.status == 401, (method, path)
+        assert (await resp.json())["code"] == "not_logged_in"
+        resp = await client.request(method, path, headers={"Cookie": f"{COOKIE}=forged-token"})
+        assert resp.status == 401, (method, path)
+    store = app[STORE]
+    amina = Counsellor(client, "amina")
+    await amina.login()
+    with store.engine.begin() as conn:  # twelve hours later
+        conn.execute(sessions.update().values(expires_at=time.time() - 1))
+    assert (await amina.get("/console/api/session")).status == 401
+
+
+async def test_state_changes_need_the_sessions_csrf_token_and_no_foreign_origin(gateway_factory):
+    client, settings, app, (amina, salma) = await console(gateway_factory, "amina", "salma")
+    _, conv_id = await waiting(client, settings, app)
+    path = f"/console/api/conversations/{conv_id}/claim"
+    no_token = await client.post(path, headers=amina.headers(csrf=False))
+    assert no_token.status == 403 and (await no_token.json())["code"] == "csrf"
+    wrong = await client.post(path, headers={**amina.headers(csrf=False), "X-CSRF-Token": "guess"})
+    assert wrong.status == 403
+    other = await client.post(path, headers={**amina.headers(csrf=False), "X-CSRF-Token": salma.csrf})
+    assert other.status == 403, "one session's token is no good for another session"
+    foreign = await amina.post(path, Origin="https://evil.example")
+    assert foreign.status == 403 and (await foreign.json())["code"] == "bad_origin"
+    cross_login = await client.post("/console/api/login", headers={"Origin": "https://evil.example"},
+                                    json={"username": "amina", "password": PASSWORD})
+    assert cross_login.status == 403
+    form_login = await client.post("/console/api/login", data={"username": "amina", "password": PASSWORD})
+    assert form_login.status == 415, "a cross-site form cannot log her in"
+    assert app[STORE].get_conversation(conv_id).status == "waiting"
+    assert (await amina.post(path, Origin=settings.public_base_url)).status == 200
+
+
+async def test_logout_ends_the_session_and_clears_the_cookie(gateway_factory):
+    _, _, _, (amina,) = await console(gateway_factory, "amina")
+    assert (await amina.post("/console/api/logout", Origin="https://evil.example")).status == 403
+    resp = await amina.post("/console/api/logout")
+    assert resp.status == 200
+    assert resp.cookies[COOKIE].value == "" and "Max-Age=0" in resp.headers["Set-Cookie"]
+    assert (await amina.get("/console/api/session")).status == 401
+
+
+# -- the queue and one conversation -----------------------------------------------------------
+async def test_queue_lists_waiting_conversations_by_pseudonym_never_by_number(gateway_factory):
+    client, settings, app, (amina,) = await console(gateway_factory, "amina")
+    _, urgent = await waiting(client, settings, app, HER, "bonjour", priority=2)
+    _, other = await waiting(client, settings, app, "+212600000002", "salam", priority=0)
+    await Phone(client, settings, "+212600000003").send("salam")  # with the bot: not listed
+    resp = await amina.get("/console/api/conversations?status=waiting")
+    raw = await resp.text()
+    items = (await resp.json())["conversations"]
+    assert [c["id"] for c in items] == [urgent, other], "emergencies first"
+    first = items[0]
+    for key in ("id", "status", "priority", "language", "region", "channel", "waiting_since", "last_message"):
+        assert key in first
+    assert first["status"] == "waiting" and first["channel"] == "whatsapp" and first["priority"] == 2
+    assert first["last_message"]["from"] == "user" and first["last_message"]["text"] == "bonjour"
+    assert items[1]["channel"] == "sms"
+    assert "212600" not in raw and "whatsapp:+" not in raw
+    assert await amina.queue("active") == [] and await amina.queue("mine") == []
+    assert (await amina.get("/console/api/conversations?status=bot")).status == 400
+    detail = await amina.conversation(urgent)
+    assert detail["messages"] == [{"from": "user", "text": "bonjour", "at": detail["messages"][0]["at"],
+                                   "counsellor": None}]
+    assert detail["notes"] == [] and "212600" not in str(detail)
+
+
+async def test_unknown_or_bot_conversations_are_not_readable(gateway_factory):
+    client, settings, app, (amina,) = await console(gateway_factory, "amina")
+    await Phone(client, settings).send("salam")
+    with_bot = app[GATEWAY].vault.pseudonym(HER)
+    for conv_id in ("u000000000000000000000000", with_bot):
+        resp = await amina.get(f"/console/api/conversations/{conv_id}")
+        assert resp.status == 404 and (await resp.json())["code"] == "not_found"
+    assert (await amina.act("u000000000000000000000000", "claim")).status == 404
+
+
+async def test_one_counsellor_per_conversation_a_second_claim_is_refused(gateway_factory):
+    client, settings, app, (amina, salma) = await console(gateway_factory, "amina", "salma")
+    _, conv_id = await waiting(client, settings, app)
+    resp = await amina.act(conv_id, "claim")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["status"] == "active" and body["counsellor"] == "amina" and body["mine"]
+    second = await salma.act(conv_id, "claim")
+    assert second.status == 409
+    refusal = await second.json()
+    assert refusal["code"] == "claimed_by_other" and "already claimed" in refusal["error"]
+    assert (await amina.act(conv_id, "claim")).status == 200, "claiming her own again is harmless"
+    assert [c["id"] for c in await amina.queue("mine")] == [conv_id]
+    assert await salma.queue("mine") == [] and await salma.queue("waiting") == []
+    assert [c["id"] for c in await salma.queue("active")] == [conv_id]
+    assert audit_rows(app).count(("claim", "amina", conv_id)) == 1
+
+
+async def test_claims_racing_for_one_conversation_give_it_to_exactly_one(gateway_factory):
+    client, settings, app, people = await console(gateway_factory, "amina", "salma", "nadia")
+    _, conv_id = await waiting(client, settings, app)
+    results = await asyncio.gather(*(p.act(conv_id, "claim") for p in people))
+    assert sorted(r.status for r in results) == [200, 409, 409]
+
+
+# -- replying -----------------------------------------------------------------------------------
+async def test_reply_reaches_her_number_and_her_answer_reaches_the_console_not_the_bot(gateway_factory, twilio):
+    client, settings, app, (amina,) = await console(gateway_factory, "amina")
+    phone, conv_id = await waiting(client, settings, app)
+    await amina.act(conv_id, "claim")
+    text = "Bonjour, je suis Amina. Êtes-vous en sécurité maintenant ?"
+    resp = await amina.act(conv_id, "messages", {"text": text})
+    assert resp.status == 201, await resp.text()
+    (message,) = await sent_to(twilio, HER)
+    preview = app[GATEWAY].texts.get("neutral_preview", "fr")
+    assert message["body"] == f"{preview}\n{text}", "a neutral first line on her lock screen"
+    assert await phone.send("oui, il est sorti") == [], "no automatic answer while a counsellor has her"
+    messages = (await amina.conversation(conv_id))["messages"]
+    assert [(m["from"], m["text"]) for m in messages] == [
+        ("user", "bonjour"), ("counsellor", text), ("user", "oui, il est sorti")]
+    assert messages[1]["counsellor"] == "amina"
+
+
+async def test_reply_is_refused_until_claimed_and_to_someone_elses_conversation(gateway_factory, twilio):
+    client, settings, app, (amina, salma) = await console(gateway_factory, "amina", "salma")
+    _, conv_id = await waiting(client, settings, app)
+    resp = await amina.act(conv_id, "messages", {"text": "bonjour"})
+    assert resp.status == 409 and (await resp.json())["code"] == "not_claimed"
+    await amina.act(conv_id, "claim")
+    resp = await salma.act(conv_id, "messages", {"text": "bonjour"})
+    assert resp.status == 409 and (await resp.json())["code"] == "claimed_by_other"
+    for bad in ({}, {"text": "   "}, {"text": 3}, {"text": "x" * (settings.max_body_chars + 1)}):
+        assert (await amina.act(conv_id, "messages", bad)).status == 400
+    await asyncio.sleep(0.3)
+    assert twilio.messages == []
+
+
+async def test_reply_to_a_closed_conversation_is_refused(gateway_factory, twilio):
+    client, settings, app, (amina,) = await console(gateway_factory, "amina")
+    _, conv_id = await waiting(client, settings, app)
+    await amina.act(conv_id, "claim")
+    resp = await amina.act(conv_id, "close")
+    assert resp.status == 200 and (await resp.json())["status"] == "bot"
+    (message,) = await sent_to(twilio, HER)
+    assert app[GATEWAY].texts.get("bot_resumed", "fr") in message["body"]
+    resp = await amina.act(conv_id, "messages", {"text": "encore là ?"})
+    assert resp.status == 409
+    body = await resp.json()
+    assert body["code"] == "closed" and body["error"]
+    for action in ("claim", "release", "close"):
+        assert (await amina.act(conv_id, action)).status == 409
+    assert (await amina.get(f"/console/api/conversations/{conv_id}")).status == 404
+    assert ("close", "amina", conv_id) in audit_rows(app)
+
+
+async def test_whatsapp_window_closed_after_24_hours_refuses_free_text_and_names_the_template(
+        gateway_factory, twilio):
+    client, settings, app, (amina,) = await console(gateway_factory, "amina",
+                                                   twilio_whatsapp_template_sid="HX0123456789abcdef")
+    _, conv_id = await waiting(client, settings, app)
+    _, sms_id = await waiting(client, settings, app, "+212600000002")
+    store = app[STORE]
+    for cid in (conv_id, sms_id):
+        await amina.act(cid, "claim")
+        await store.run(store.update_conversation, cid, last_inbound_at=time.time() - 25 * 3600)
+    detail = await amina.conversation(conv_id)
+    assert detail["reply_window"]["applies"] and not detail["reply_window"]["open"]
+    assert detail["template_sid"] == "HX0123456789abcdef"
+    resp = await amina.act(conv_id, "messages", {"text": "bonjour"})
+    assert resp.status == 409
+    body = await resp.json()
+    assert body["code"] == "whatsapp_window_closed" and "24 hours" in body["error"]
+    assert body["template_sid"] == "HX0123456789abcdef"
+    assert (await amina.act(sms_id, "messages", {"text": "bonjour"})).status == 201, "SMS has no window"
+    await sent_to(twilio, "+212600000002")
+    assert not [m for m in twilio.messages if m["to"] == HER]
+
+
+async def test_without_a_template_the_refusal_says_so(gateway_factory):
+    client, settings, app, (amina,) = await console(gateway_factory, "amina")
+    _, conv_id = await waiting(client, settings, app)
+    await amina.act(conv_id, "claim")
+    store = app[STORE]
+    await store.run(store.update_conversation, conv_id, last_inbound_at=time.time() - 25 * 3600)
+    body = await (await amina.act(conv_id, "messages", {"text": "bonjour"})).json()
+    assert body["template_sid"] is None
+
+
+async def test_a_reply_after_her_quick_exit_or_stop_is_refused_not_silently_dropped(gateway_factory):
+    client, settings, app, (amina,) = await console(gateway_factory, "amina")
+    phone, conv_id = await waiting(client, settings, app)
+    await amina.act(conv_id, "claim")
+    await phone.send(settings.quick_exit_word)
+    resp = await amina.act(conv_id, "messages", {"text": "bonjour"})
+    assert resp.status == 409 and (await resp.json())["code"] == "quiet"
+    await phone.send("STOP")
+    resp = await amina.act(conv_id, "messages", {"text": "bonjour"})
+    assert resp.status == 409 and (await resp.json())["code"] == "opted_out"
+
+
+# -- notes, release, audit -------------------------------------------------------------------------
+async def test_notes_stay_internal(gateway_factory, twilio):
+    client, settings, app, (amina, salma) = await console(gateway_factory, "amina", "salma")
+    _, conv_id = await waiting(client, settings, app)
+    note = "Elle a peur de son beau-frère ; rappeler le 8350."
+    resp = await salma.act(conv_id, "notes", {"text": note})
+    assert resp.status == 201
+    detail = await amina.conversation(conv_id)
+    assert [(n["counsellor"], n["text"]) for n in detail["notes"]] == [("salma", note)]
+    assert all(m["text"] != note for m in detail["messages"])
+    await asyncio.sleep(0.3)
+    assert twilio.messages == []
+
+
+async def test_release_gives_her_back_to_the_bot_and_tells_her_in_her_language(gateway_factory, twilio):
+    client, settings, app, (amina,) = await console(gateway_factory, "amina")
+    phone, conv_id = await waiting(client, settings, app, text="راجلي كيضربني")
+    await amina.act(conv_id, "claim")
+    resp = await amina.act(conv_id, "release")
+    assert resp.status == 200
+    conv = app[STORE].get_conversation(conv_id)
+    assert conv.status == "bot" and conv.counsellor is None
+    (message,) = await sent_to(twilio, HER)
+    assert app[GATEWAY].texts.get("bot_resumed", conv.language) in message["body"]
+    assert conv.language in ("dar_ar", "ar")
+    assert await phone.send("شكرا") != [], "the bot (here its static answer: Rasa is down) answers again"
+    assert await amina.queue("mine") == []
+
+
+async def test_audit_trail_names_who_did_what_and_no_text_reaches_audit_or_logs(gateway_factory, twilio, caplog):
+    caplog.set_level(logging.DEBUG)
+    client, settings, app, (amina,) = await console(gateway_factory, "amina")
+    _, conv_id = await waiting(client, settings, app)
+    secret_reply, secret_note = "RÉPONSE-SECRÈTE-4242", "NOTE-SECRÈTE-4343"
+    await amina.act(conv_id, "claim")
+    await amina.act(conv_id, "messages", {"text": secret_reply})
+    await amina.act(conv_id, "notes", {"text": secret_note})
+    await sent_to(twilio, HER)
+    await amina.act(conv_id, "release")
+    rows = audit_rows(app)
+    assert [r for r in rows if r[2] == conv_id] == [
+        ("claim", "amina", conv_id), ("reply", "amina", conv_id), ("note", "amina", conv_id),
+        ("release", "amina", conv_id)]
+    assert set(audit.c.keys()) == {"id", "at", "counsellor", "action", "conversation_id"}
+    assert secret_reply not in caplog.text and secret_note not in caplog.text
+    assert PASSWORD not in caplog.text and "212600000001" not in caplog.text
+    assert "console reply counsellor=amina" in caplog.text
+
+
+# -- the live queue --------------------------------------------------------------------------------
+async def test_websocket_checks_origin_and_session_then_tells_which_conversation_changed(gateway_factory):
+    client, settings, app, (amina,) = await console(gateway_factory, "amina")
+    phone, conv_id = await waiting(client, settings, app)
+    for headers in ({"Cookie": f"{COOKIE}={amina.cookie}"},
+                    {"Cookie": f"{COOKIE}={amina.cookie}", "Origin": "https://evil.example"}):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect("/console/ws", headers=headers)
+        assert refused.value.status == 403
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/console/ws", headers={"Origin": settings.public_base_url})
+    assert refused.value.status == 401
+    ws = await client.ws_connect("/console/ws", headers={
+        "Origin": settings.public_base_url, "Cookie": f"{COOKIE}={amina.cookie}"})
+    await phone.send("vous êtes là ?")
+    assert await ws.receive_json(timeout=5) == {"type": "changed", "id": conv_id}
+    await amina.act(conv_id, "claim")
+    assert await ws.receive_json(timeout=5) == {"type": "changed", "id": conv_id}
+    await app[GATEWAY].forget(conv_id)  # her "erase everything"
+    assert await ws.receive_json(timeout=5) == {"type": "erased", "id": conv_id}
+    await amina.post("/console/api/logout")
+    closed = await ws.receive(timeout=5)
+    assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    await ws.close()
+
+
+async def test_open_sockets_are_closed_when_the_gateway_stops(gateway_factory):
+    client, settings, _, (amina,) = await console(gateway_factory, "amina")
+    ws = await client.ws_connect("/console/ws", headers={
+        "Origin": settings.public_base_url, "Cookie": f"{COOKIE}={amina.cookie}"})
+    await client.server.runner.shutdown()
+    msg = await ws.receive(timeout=5)
+    assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    await ws.close()
+
+
+# -- the page and its data -----------------------------------------------------------------------
+async def test_page_is_served_by_the_gateway_with_no_external_asset(gateway_factory):
+    client, _, _, _ = await console(gateway_factory)
+    resp = await client.get("/console")
+    assert resp.status == 200 and resp.content_type == "text/html"
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    html = await resp.text()
+    assert 'name="viewport"' in html
+    for asset in ("/console/static/console.css", "/console/static/console.js"):
+        assert asset in html
+        assert (await client.get(asset)).status == 200
+    static = ROOT / "bot" / "static" / "console"
+    for path in static.iterdir():
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(?:https?:)?//[\w-]+(?:\.[\w-]+)+", text), f"external URL in {path.name}"
+        assert "<script>" not in text and " style=" not in text, "CSP forbids inline code and styles"
+    js = (static / "console.js").read_text(encoding="utf-8")
+    assert 'dir: "auto"' in js, "message bubbles take the direction of their own text"
+
+
+ALLOWED_NUMBERS = {"8350", "19", "112", "177", "15", "141", "103", "13", "2018", "24"}
+
+
+def test_canned_replies_cover_the_four_varieties_with_sourced_numbers_only():
+    replies = load_canned()
+    keys = {r["key"] for r in replies}
+    assert {"emergency_numbers", "nearest_centres", "legal_steps"} <= keys
+    for reply in replies:
+        assert set(reply["texts"]) == {"dar_ar", "dar_lat", "ar", "fr"}
+        assert reply["label"]["fr"] and reply["label"]["ar"]
+        for variety, text in reply["texts"].items():
+            # Numbers standing alone (Arabizi writes letters with digits: "t9dri", "l3onf").
+            numbers = set(re.findall(r"(?<!\w)\d+(?!\w)", text))
+            assert numbers <= ALLOWED_NUMBERS, (reply["key"], variety, numbers - ALLOWED_NUMBERS)
+            assert "8000" not in text  # the discontinued ministry line
+    emergency = next(r for r in replies if r["key"] == "emergency_numbers")
+    for text in emergency["texts"].values():
+        assert all(n in text for n in ("19", "112", "177", "15", "141", "8350"))
+    arabic = next(r for r in replies if r["key"] == "legal_steps")["texts"]["ar"]
+    assert "103-13" in arabic and "e-blagh.ma" in arabic
+
+
+async def test_canned_endpoint(gateway_factory):
+    _, _, _, (amina,) = await console(gateway_factory, "amina")
+    resp = await amina.get("/console/api/canned")
+    assert resp.status == 200
+    assert (await resp.json())["canned"] == load_canned()
