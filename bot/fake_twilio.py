@@ -31,18 +31,21 @@ async def create_message(request: web.Request) -> web.Response:
         status = app[FAILURES].pop(0)
         return web.json_response({"code": status, "message": "injected failure"}, status=status)
     form = await request.post()
-    if not form.get("To") or not form.get("Body"):
-        return web.json_response({"code": 21604, "message": "To and Body are required"}, status=400)
+    if not form.get("To") or not (form.get("Body") or form.get("ContentSid")):
+        return web.json_response({"code": 21604, "message": "To and Body (or ContentSid) are required"},
+                                 status=400)
     sid = f"SM{next(_ids):032d}"
-    record = {"sid": sid, "to": form["To"], "from": form.get("From", ""), "body": form["Body"],
-              "account_sid": request.match_info["account"], "at": time.time()}
+    record = {"sid": sid, "to": form["To"], "from": form.get("From", ""), "body": form.get("Body", ""),
+              "content_sid": form.get("ContentSid"), "account_sid": request.match_info["account"],
+              "at": time.time()}
     app[MESSAGES].append(record)
     if app[CONFIG].get("echo"):
-        print(f"\n[phone …{form['To'][-2:]}] {form['Body']}\n", flush=True)
+        print(f"\n[phone …{form['To'][-2:]}] {form.get('Body') or 'template ' + form['ContentSid']}\n",
+              flush=True)
     callback = form.get("StatusCallback")
     if callback and app[CONFIG].get("auth_token"):
         asyncio.get_running_loop().create_task(_status_callback(app, callback, sid))
-    return web.json_response({"sid": sid, "status": "queued", "to": form["To"], "body": form["Body"]},
+    return web.json_response({"sid": sid, "status": "queued", "to": form["To"], "body": record["body"]},
                              status=201)
 
 

@@ -358,6 +358,13 @@ class Gateway:
         """Queue a message to her (late answer, counsellor reply, timeout notice)."""
         await self._send_later(conv_id, [text], sender, counsellor)
 
+    async def send_template(self, conv_id: str, content_sid: str, counsellor: str) -> None:
+        """Queue the approved WhatsApp template (after the 24-hour window has closed)."""
+        await self.store.run(self.store.enqueue, conv_id, self.vault.encrypt(""), content_sid)
+        await self.store.run(self.store.add_transcript, conv_id, "counsellor",
+                             self.vault.encrypt(f"[WhatsApp template {content_sid}]"), counsellor)
+        self._kick_outbox()
+
     async def _send_later(self, conv_id: str, texts: list[str], sender: str = "bot",
                           counsellor: Optional[str] = None) -> None:
         conv = await self.store.run(self.store.get_conversation, conv_id)

@@ -72,7 +72,7 @@ class OutboxSender:
         sender = self._settings.twilio_whatsapp_from if conv.channel == "whatsapp" else self._settings.twilio_sms_from
         body = self._vault.decrypt(bytes(row["body_enc"]))
         try:
-            sid = await self._api.send(to, sender, body)
+            sid = await self._api.send(to, sender, body, row["content_sid"])
         except TwilioRetryable as exc:
             attempts = row["attempts"] + 1
             delay = exc.retry_after if exc.retry_after is not None else min(300.0, 0.5 * 2 ** attempts)

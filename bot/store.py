@@ -68,6 +68,7 @@ outbox = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("conversation_id", sa.String(40), nullable=False, index=True),
     sa.Column("body_enc", sa.LargeBinary, nullable=False),
+    sa.Column("content_sid", sa.String(64)),  # an approved WhatsApp template instead of a body
     sa.Column("status", sa.String(12), nullable=False, default="pending"),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", sa.Float, nullable=False),
@@ -385,13 +386,14 @@ class Store:
             )
 
     # -- outbox ------------------------------------------------------------------------
-    def enqueue(self, conversation_id: str, body_enc: bytes) -> int:
+    def enqueue(self, conversation_id: str, body_enc: bytes, content_sid: Optional[str] = None) -> int:
         now = time.time()
         with self.engine.begin() as conn:
             result = conn.execute(
                 outbox.insert().values(
                     conversation_id=conversation_id,
                     body_enc=body_enc,
+                    content_sid=content_sid,
                     status="pending",
                     attempts=0,
                     next_attempt_at=now,

@@ -27,9 +27,13 @@ class TwilioApi:
         self._auth = aiohttp.BasicAuth(account_sid, auth_token)
         self._status_callback = status_callback
 
-    async def send(self, to: str, from_: str, body: str) -> str:
-        """Create a message; returns its SID."""
-        form = {"To": to, "From": from_, "Body": body}
+    async def send(self, to: str, from_: str, body: str, content_sid: Optional[str] = None) -> str:
+        """Create a message (a body, or an approved template by its ContentSid); returns its SID."""
+        form = {"To": to, "From": from_}
+        if content_sid:
+            form["ContentSid"] = content_sid
+        else:
+            form["Body"] = body
         if self._status_callback:
             form["StatusCallback"] = self._status_callback
         try:

@@ -374,6 +374,16 @@ async def test_whatsapp_window_closed_after_24_hours_refuses_free_text_and_names
     assert (await amina.act(sms_id, "messages", {"text": "bonjour"})).status == 201, "SMS has no window"
     await sent_to(twilio, "+212600000002")
     assert not [m for m in twilio.messages if m["to"] == HER]
+    # The approved template is what she can still receive; SMS has none.
+    assert (await amina.act(conv_id, "template", {})).status == 201
+    assert (await amina.act(sms_id, "template", {})).status == 409
+    for _ in range(100):
+        if [m for m in twilio.messages if m["to"] == HER]:
+            break
+        await asyncio.sleep(0.05)
+    (sent,) = [m for m in twilio.messages if m["to"] == HER]
+    assert sent["content_sid"] == "HX0123456789abcdef" and sent["body"] == ""
+    assert ("template", "amina", conv_id) in audit_rows(app)
 
 
 async def test_without_a_template_the_refusal_says_so(gateway_factory):

@@ -144,6 +144,25 @@ async def reply(request: web.Request) -> web.Response:
     return web.json_response({"ok": True}, status=201)
 
 
+@routes.post("/console/api/conversations/{id}/template", name="console_template")
+async def template(request: web.Request) -> web.Response:
+    """Send the approved WhatsApp template: the only message WhatsApp delivers after 24 hours."""
+    app, me = request.app, current(request).username
+    content_sid = app[SETTINGS].twilio_whatsapp_template_sid
+    conv = await _handed(request, acting=True)
+    gateway = app[GATEWAY]
+    async with gateway.locks.hold(conv.id):
+        conv = await _mine(request, me)
+        if conv.channel != "whatsapp" or not content_sid:
+            raise ApiError(409, "no_template", "No WhatsApp template applies to this conversation.")
+        if conv.opted_out or conv.quiet:
+            raise ApiError(409, "opted_out" if conv.opted_out else "quiet",
+                           "Nothing can be sent to her now.")
+        await gateway.send_template(conv.id, content_sid, me)
+    await _record(app, "template", me, conv.id)
+    return web.json_response({"ok": True}, status=201)
+
+
 @routes.post("/console/api/conversations/{id}/notes", name="console_note")
 async def note(request: web.Request) -> web.Response:
     app, me = request.app, current(request).username

@@ -24,6 +24,7 @@ const LABELS = {
     window_closed: "Son dernier message date de plus de 24 heures : WhatsApp ne livrera pas une réponse libre.",
     window_template: "Seul le modèle WhatsApp approuvé ({sid}) peut encore lui parvenir ; elle pourra vous répondre ensuite.",
     window_no_template: "Aucun modèle WhatsApp n'est configuré : attendez qu'elle écrive à nouveau.",
+    send_template: "Envoyer le modèle WhatsApp",
     confirm_release: "Rendre cette conversation à l'assistante automatique ? Elle en sera informée.",
     confirm_close: "Clore cette conversation ? Elle sera rendue à l'assistante automatique et elle en sera informée.",
     released: "La conversation est rendue à l'assistante automatique.",
@@ -64,6 +65,7 @@ const LABELS = {
     window_closed: "آخر رسالة منها أقدم من 24 ساعة: واتساب لن يوصل ردًا حرًا.",
     window_template: "وحده نموذج واتساب المعتمد ({sid}) يمكن أن يصلها الآن؛ بعدها يمكنها أن ترد عليك.",
     window_no_template: "لا يوجد نموذج واتساب معتمد: انتظري أن تكتب من جديد.",
+    send_template: "إرسال نموذج واتساب",
     confirm_release: "إرجاع هذه المحادثة إلى المساعِدة الآلية؟ سيتم إخبارها بذلك.",
     confirm_close: "إغلاق هذه المحادثة؟ ستعود إلى المساعِدة الآلية وسيتم إخبارها بذلك.",
     released: "أُرجعت المحادثة إلى المساعِدة الآلية.",
@@ -364,6 +366,7 @@ function renderConversation() {
     ? `${t("window_closed")} ${c.template_sid ? t("window_template", { sid: c.template_sid }) : t("window_no_template")}`
     : "";
   $("send").disabled = closed;
+  $("send-template").hidden = !(mine && closed && c.template_sid);
 
   const list = $("messages");
   list.replaceChildren(...c.messages.map(bubble));
@@ -420,6 +423,13 @@ async function act(path, body) {
     return false;
   }
 }
+
+$("send-template").addEventListener("click", async () => {
+  $("send-template").disabled = true;
+  await act("template", {});
+  $("send-template").disabled = false;
+  await refresh();
+});
 
 $("claim").addEventListener("click", async () => {
   if (await act("claim")) {
