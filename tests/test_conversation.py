@@ -125,3 +125,26 @@ async def test_late_answer_goes_out_by_rest_with_a_neutral_first_line(stack, gat
     assert first["to"] == "whatsapp:+212600000999"
     preview = app[GATEWAY].texts.get("neutral_preview", "fr")
     assert first["body"].startswith(preview)
+
+
+async def test_safety_plan_goes_step_by_step_and_resumes_after_the_menu(live):
+    phone, _, _ = live
+    await phone.send("bonjour")
+    first = "\n".join(await phone.send("comment me préparer à partir en sécurité"))
+    assert "1/5" in first
+    second = "\n".join(await phone.send("1"))  # "1": next step
+    assert "2/5" in second
+    await phone.send("0")  # the menu
+    third = "\n".join(await phone.send("suivant"))
+    assert "3/5" in third
+
+
+async def test_every_topic_is_reachable_from_the_menu(live):
+    phone, _, _ = live
+    await phone.send("bonjour")
+    menu = "\n".join(await phone.send("0"))
+    last = max(int(n) for n in re.findall(r"^(\d+)\. ", menu, re.M))
+    topics = "\n".join(await phone.send(str(last)))  # the last option: other topics
+    assert topics.count("\n") >= 7
+    answer = "\n".join(await phone.send("3"))  # online violence
+    assert "e-blagh.ma" in answer
