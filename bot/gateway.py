@@ -19,7 +19,7 @@ from actions.language import detect
 from actions.safety_net import SafetyNet
 from bot.crypto import Vault
 from bot.formatting import render, split_message
-from bot.locks import ConversationLocks
+from bot.locks import ConversationLocks, RedisConversationLocks
 from bot.metrics import Metrics
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import Settings
@@ -48,7 +48,6 @@ class Inbound:
     num_media: int = 0
     latitude: Optional[float] = None
     longitude: Optional[float] = None
-    label: str = ""
 
     @property
     def channel(self) -> str:
@@ -69,7 +68,6 @@ class Inbound:
             num_media=int(form.get("NumMedia") or 0) if str(form.get("NumMedia") or "0").isdigit() else 0,
             latitude=number("Latitude"),
             longitude=number("Longitude"),
-            label=form.get("Label", "") or form.get("Address", "") or "",
         )
 
 
@@ -88,6 +86,9 @@ class RateLimiter:
         self._seen: dict[str, deque] = defaultdict(deque)
 
     def allow(self, key: str, now: float) -> bool:
+        if len(self._seen) > 10_000:  # forget senders quiet for a minute: memory stays flat
+            for quiet in [k for k, w in self._seen.items() if not w or w[-1] < now - 60]:
+                del self._seen[quiet]
         window = self._seen[key]
         while window and window[0] < now - 60:
             window.popleft()
@@ -107,7 +108,7 @@ class Gateway:
         texts: Texts,
         safety_net: SafetyNet,
         metrics: Metrics,
-        locks: ConversationLocks,
+        locks: ConversationLocks | RedisConversationLocks,
         enqueue_hook: Callable[[], None],
     ) -> None:
         self.settings = settings

@@ -163,3 +163,13 @@ async def test_metrics_have_no_number_or_text(gateway_factory):
     assert "salama_messages_in_total" in text
     assert "600000123" not in text and "canary" not in text
 
+
+
+def test_rate_limiter_forgets_quiet_senders():
+    from bot.gateway import RateLimiter
+
+    limiter = RateLimiter(per_minute=2)
+    for i in range(10_001):
+        assert limiter.allow(f"u{i}", now=0.0)
+    assert limiter.allow("late", now=120.0)
+    assert len(limiter._seen) == 1
