@@ -3,7 +3,10 @@ PostgreSQL (gateway store, Rasa tracker store) and Redis (ordering, Rasa lock st
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import subprocess
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -24,7 +27,7 @@ def database_url() -> Iterator[str]:
     """A fresh database on the local PostgreSQL server, dropped afterwards: no state is
     shared with earlier runs or other tests."""
     name = f"salama_{secrets.token_hex(6)}"
-    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT", future=True)
+    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True, future=True)
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
@@ -135,4 +138,54 @@ async def test_handoff_through_one_gateway_is_seen_by_the_other(gateways):
     assert await phone_b.send("allo ?") == []  # gateway B routes her to the counsellor
     assert await phone_b.send("robot") == [app_b[GATEWAY].texts.get("bot_resumed", "fr")]
     texts = await phone_a.send("bonjour")
+    assert "\n1. " in "\n".join(texts)
+
+
+def _pg_ctl(action: str, check: bool = True) -> None:
+    version = sorted(Path("/etc/postgresql").iterdir())[-1].name
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
+                   check=check, capture_output=True)
+
+
+@pytest.mark.skipif(not Path("/etc/postgresql").exists() or os.geteuid() != 0,
+                    reason="restarting PostgreSQL needs this machine's cluster and root")
+async def test_postgres_restart_is_visible_and_no_message_goes_unanswered(gateways):
+    (client_a, settings, app_a), (client_b, _, _) = gateways
+    phones = [Phone(client, settings, f"+2126{secrets.randbelow(10**8):08d}")
+              for client in (client_a, client_b) for _ in range(3)]
+    for phone in phones:
+        await phone.send("bonjour")
+    answers: list[list[str]] = []
+    health: list[int] = []
+
+    async def traffic() -> None:
+        for round_ in range(8):
+            replies = await asyncio.gather(*(p.send("salam") for p in phones))
+            answers.extend(replies)
+            health.append((await client_a.get("/healthz")).status)
+            await asyncio.sleep(0.5)
+
+    async def outage() -> None:
+        await asyncio.sleep(0.7)
+        await asyncio.to_thread(_pg_ctl, "stop")
+        await asyncio.sleep(2.5)
+        await asyncio.to_thread(_pg_ctl, "start")
+
+    try:
+        await asyncio.gather(traffic(), outage())
+    finally:
+        await asyncio.to_thread(_pg_ctl, "start", False)  # the cluster is up for what follows
+    assert all(a for a in answers), "every message got an answer (the static one during the outage)"
+    assert 503 in health, "the health endpoint showed the outage"
+    for _ in range(40):  # connections come back
+        if (await client_a.get("/healthz")).status == 200:
+            break
+        await asyncio.sleep(0.5)
+    assert (await client_a.get("/healthz")).status == 200
+    texts: list[str] = []
+    for _ in range(10):  # Rasa's own pool may hold a dead connection once
+        texts = await phones[0].send("bonjour")
+        if "\n1. " in "\n".join(texts):
+            break
+        await asyncio.sleep(1)
     assert "\n1. " in "\n".join(texts)
