@@ -83,7 +83,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     # Several gateways share the order of a conversation through Redis; one needs no server.
     locks = RedisConversationLocks(settings.redis_url) if settings.redis_url else ConversationLocks()
     gateway = Gateway(settings, store, vault, rasa, Texts.load(), SafetyNet.load(), metrics,
-                      locks, outbox.kick)
+                      locks, outbox.kick, api)
     app[HTTP], app[STORE], app[VAULT], app[RASA], app[OUTBOX], app[GATEWAY] = (
         session, store, vault, rasa, outbox, gateway)
     tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_periodic(app))]

@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 
 MESSAGES = web.AppKey("messages", list)
 FAILURES = web.AppKey("failures", list)
+REDACTED = web.AppKey("redacted", list)
 CONFIG = web.AppKey("config", dict)
 _ids = itertools.count(1)
 
@@ -60,6 +61,15 @@ async def _status_callback(app: web.Application, url: str, sid: str) -> None:
         pass  # Twilio gives up on callbacks too
 
 
+async def update_message(request: web.Request) -> web.Response:
+    """Twilio's message update: `Body=""` redacts the body of a message."""
+    form = await request.post()
+    sid = request.match_info["sid"]
+    if form.get("Body") == "":
+        request.app[REDACTED].append(sid)
+    return web.json_response({"sid": sid, "body": form.get("Body", "")})
+
+
 async def list_messages(request: web.Request) -> web.Response:
     to: Optional[str] = request.query.get("to")
     since = float(request.query.get("since", 0))
@@ -80,9 +90,10 @@ async def reset(request: web.Request) -> web.Response:
 
 def make_app(auth_token: str = "", echo: bool = False) -> web.Application:
     app = web.Application()
-    app[MESSAGES], app[FAILURES] = [], []
+    app[MESSAGES], app[FAILURES], app[REDACTED] = [], [], []
     app[CONFIG] = {"auth_token": auth_token, "echo": echo}
     app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", create_message)
+    app.router.add_post("/2010-04-01/Accounts/{account}/Messages/{sid}.json", update_message)
     app.router.add_get("/_fake/messages", list_messages)
     app.router.add_post("/_fake/failures", inject_failures)
     app.router.add_post("/_fake/reset", reset)

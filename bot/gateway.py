@@ -25,6 +25,7 @@ from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import Settings
 from bot.store import Conversation, Store
 from bot.texts import Texts
+from bot.twilio_api import TwilioApi, TwilioRejected, TwilioRetryable
 
 log = logging.getLogger("salama.gateway")
 
@@ -110,6 +111,7 @@ class Gateway:
         metrics: Metrics,
         locks: ConversationLocks | RedisConversationLocks,
         enqueue_hook: Callable[[], None],
+        twilio: TwilioApi,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -120,6 +122,7 @@ class Gateway:
         self.metrics = metrics
         self.locks = locks
         self._kick_outbox = enqueue_hook
+        self.twilio = twilio
         self._limiter = RateLimiter(settings.rate_limit_per_minute)
         self._listeners: list[Callable[[str], Awaitable[None]]] = []
         self._background: set[asyncio.Task] = set()
@@ -322,8 +325,18 @@ class Gateway:
                 await self.forget(conv_id)
 
     async def forget(self, conv_id: str) -> None:
-        """Erase her conversation here and her tracker in Rasa."""
+        """Erase her conversation here, her tracker in Rasa and (if set) her bodies at Twilio."""
+        sids = (await self.store.run(self.store.message_sids, conv_id)
+                if self.settings.twilio_redact_on_forget else [])
         await self.store.run(self.store.erase_conversation, conv_id)
+        failed = 0
+        for sid in sids:
+            try:
+                await self.twilio.redact(sid)
+            except (TwilioRetryable, TwilioRejected):
+                failed += 1
+        if failed:
+            log.warning("could not redact %s of %s messages at Twilio conversation=%s", failed, len(sids), conv_id)
         try:
             await self.rasa.replace_events(conv_id, [])
         except RasaUnavailable as exc:

@@ -60,6 +60,7 @@ class Settings:
     handoff_wait_s: int = 600
     counsellor_hours: str = "00:00-24:00"
     quick_exit_word: str = "ananas"
+    twilio_redact_on_forget: bool = False
     rate_limit_per_minute: int = 20
     max_body_chars: int = 1600
     var_dir: Path = ROOT / "var"

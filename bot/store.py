@@ -313,6 +313,15 @@ class Store:
         with self.engine.connect() as conn:
             return [Conversation.from_row(r) for r in conn.execute(query)]
 
+    def message_sids(self, conversation_id: str) -> list[str]:
+        """Twilio's ids of her messages, both ways (to redact them at Twilio)."""
+        with self.engine.connect() as conn:
+            inbound_sids = conn.execute(sa.select(inbound.c.message_sid).where(
+                inbound.c.conversation_id == conversation_id)).scalars().all()
+            outbound_sids = conn.execute(sa.select(outbox.c.twilio_sid).where(
+                outbox.c.conversation_id == conversation_id).where(outbox.c.twilio_sid.isnot(None))).scalars().all()
+        return [*inbound_sids, *outbound_sids]
+
     def erase_conversation(self, conversation_id: str) -> None:
         """Delete everything held about one conversation (her 'forget me')."""
         with self.engine.begin() as conn:

@@ -27,6 +27,17 @@ class TwilioApi:
         self._auth = aiohttp.BasicAuth(account_sid, auth_token)
         self._status_callback = status_callback
 
+    async def redact(self, message_sid: str) -> None:
+        """Blank a message's body on Twilio's side (POST Body="" to the message)."""
+        url = self._url.removesuffix(".json") + f"/{message_sid}.json"
+        try:
+            async with self._session.post(url, data={"Body": ""}, auth=self._auth,
+                                          timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                if resp.status >= 400:
+                    raise TwilioRejected(f"status {resp.status}")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise TwilioRetryable(type(exc).__name__) from None
+
     async def send(self, to: str, from_: str, body: str, content_sid: Optional[str] = None) -> str:
         """Create a message (a body, or an approved template by its ContentSid); returns its SID."""
         form = {"To": to, "From": from_}

@@ -95,6 +95,7 @@ async def twilio(aiohttp_server: Any) -> Any:
     server = await aiohttp_server(app)
     server.messages = app[fake_twilio.MESSAGES]
     server.failures = app[fake_twilio.FAILURES]
+    server.redacted = app[fake_twilio.REDACTED]
     return server
 
 

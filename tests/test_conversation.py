@@ -148,3 +148,14 @@ async def test_every_topic_is_reachable_from_the_menu(live):
     assert topics.count("\n") >= 7
     answer = "\n".join(await phone.send("3"))  # online violence
     assert "e-blagh.ma" in answer
+
+
+async def test_forget_me_can_also_redact_her_messages_at_twilio(stack, gateway_factory, twilio):
+    client, settings, app = await gateway_factory(**stack.gateway_settings(), twilio_redact_on_forget="1")
+    phone = Phone(client, settings, "whatsapp:+212600000555")
+    sids = []
+    for body in ("salam", "effacer", "1"):
+        params = phone.params(body)
+        sids.append(params["MessageSid"])
+        assert (await phone.post(params)).status == 200
+    assert set(sids) <= set(twilio.redacted)
