@@ -146,11 +146,14 @@ def main() -> int:
                 kid.name += f"-{i + 1}"
             kids.extend(group)
     else:
-        kids = children(settings, Path(args.model), args.endpoints)
+        kids = children(settings, Path(args.model), args.endpoints,
+                        rasa_port=urlsplit(settings.rasa_url).port or 5005,
+                        actions_port=urlsplit(settings.actions_url).port or 5055)
     if settings.local_mode:
         env = dict(kids[-1].env)
+        port = urlsplit(env["TWILIO_API_BASE_URL"]).port or FAKE_TWILIO_PORT
         kids.insert(0, Child("twilio-local", [PY, "-m", "bot.fake_twilio", "--echo",
-                                              "--port", str(FAKE_TWILIO_PORT)], env))
+                                              "--port", str(port)], env))
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
