@@ -128,6 +128,10 @@ pending = sa.Table(
 )
 
 
+class SchemaMismatch(RuntimeError):
+    """The database's tables do not match this version's."""
+
+
 @dataclass
 class Conversation:
     id: str
@@ -184,6 +188,19 @@ class Store:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
+        self._check_schema()
+
+    def _check_schema(self) -> None:
+        """Fail at start-up, clearly, on tables made by another version of this code."""
+        inspector = sa.inspect(self.engine)
+        for table in metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            missing = [c.name for c in table.columns if c.name not in present]
+            if missing:
+                raise SchemaMismatch(
+                    f"table {table.name} lacks column(s) {', '.join(missing)}: the store at "
+                    f"{self.engine.url.render_as_string(hide_password=True)} was made by another "
+                    "version of Salama (no migrations yet: move it aside, or `make clean` locally)")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one store call in a worker thread, off the event loop."""
