@@ -370,17 +370,6 @@ class Store:
             )
             return [dict(r._mapping) for r in rows]
 
-    def last_user_message(self, conversation_id: str) -> Optional[bytes]:
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(transcript.c.text_enc)
-                .where(transcript.c.conversation_id == conversation_id)
-                .where(transcript.c.sender == "user")
-                .order_by(transcript.c.id.desc())
-                .limit(1)
-            ).scalar()
-        return bytes(value) if value is not None else None
-
     # -- notes and audit -----------------------------------------------------------
     def add_note(self, conversation_id: str, counsellor: str, text_enc: bytes) -> None:
         with self.engine.begin() as conn:

@@ -2,6 +2,7 @@
 stand-in, and (for integration tests) the real Rasa server and action server."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -75,6 +76,16 @@ class Phone:
         return twiml_messages(await resp.text())
 
 
+async def sent_to(twilio: Any, address: str, count: int = 1) -> list[dict]:
+    """The messages the Twilio stand-in received for `address`, once there are `count`."""
+    for _ in range(200):
+        found = [m for m in twilio.messages if m["to"] == address]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"Twilio received {len(found)} message(s) for her, expected {count}")
+
+
 def twiml_messages(xml: str) -> list[str]:
     root = ElementTree.fromstring(xml)
     assert root.tag == "Response"
@@ -125,6 +136,11 @@ class Stack:
 
     def kid(self, name: str) -> Child:
         return next(k for k in self.kids if k.name == name)
+
+    def kill(self, name: str) -> None:
+        kid = self.kid(name)
+        kid.proc.kill()
+        kid.proc.wait()
 
     def restart(self, name: str) -> None:
         kid = self.kid(name)

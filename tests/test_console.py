@@ -20,7 +20,7 @@ from bot.console import accounts, cli
 from bot.console.canned import load_canned
 from bot.settings import ROOT
 from bot.store import audit, counsellors, sessions
-from tests.conftest import Phone
+from tests.conftest import Phone, sent_to
 
 PASSWORD = "correct horse battery staple"
 HER = "whatsapp:+212600000001"
@@ -94,14 +94,6 @@ async def waiting(client: Any, settings: Any, app: Any, address: str = HER, text
                     waiting_since=time.time(), timeout_notified=False, counsellor=None)
     return phone, conv_id
 
-
-async def sent_to(twilio: Any, address: str, count: int = 1) -> list[dict]:
-    for _ in range(200):
-        found = [m for m in twilio.messages if m["to"] == address]
-        if len(found) >= count:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"Twilio received {len(found)} message(s) for her, expected {count}")
 
 
 def audit_rows(app: Any) -> list[tuple]:

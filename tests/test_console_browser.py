@@ -15,7 +15,7 @@ from bot.app import init_app
 from bot.appkeys import GATEWAY, STORE
 from bot.console import cli
 from bot.settings import ROOT
-from tests.conftest import Phone, free_port, make_settings
+from tests.conftest import Phone, free_port, make_settings, sent_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,14 +48,6 @@ async def browser() -> AsyncIterator[Browser]:
         yield chromium
         await chromium.close()
 
-
-async def sent_to(twilio: Any, address: str, count: int) -> list[dict]:
-    for _ in range(200):
-        found = [m for m in twilio.messages if m["to"] == address]
-        if len(found) >= count:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"Twilio received {len(found)} message(s) for her, expected {count}")
 
 
 async def accept_dialogs(page: Page) -> None:

@@ -104,8 +104,7 @@ async def test_action_server_down_gives_numbers_fast_then_recovers(stack, gatewa
     client, settings, _ = await gateway_factory(**stack.gateway_settings())
     phone = Phone(client, settings, "+212600000313")
     await phone.send("bonjour")
-    stack.kid("actions").proc.kill()
-    stack.kid("actions").proc.wait()
+    stack.kill("actions")
     try:
         started = time.monotonic()
         texts = await phone.send("je suis à Agadir")
@@ -122,8 +121,7 @@ async def test_rasa_down_static_reply_then_nothing_lost(stack, gateway_factory, 
     client, settings, app = await gateway_factory(**stack.gateway_settings())
     phone = Phone(client, settings, "+212600000314")
     await phone.send("bonjour")
-    stack.kid("rasa").proc.kill()
-    stack.kid("rasa").proc.wait()
+    stack.kill("rasa")
     try:
         texts = await phone.send("mon mari me frappe")
         assert all(n in "\n".join(texts) for n in NUMBERS)
