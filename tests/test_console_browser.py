@@ -1,10 +1,12 @@
 """End to end in headless Chromium: she asks for a person over the signed webhook; a counsellor
 logs in, claims, replies (the local Twilio API receives it for her number), sees her answer
-live, and releases her to the bot, which answers again. Saves the README's screenshots."""
+live, and releases her to the bot, which answers again. Takes screenshots: into a temporary
+folder, or, with SALAMA_SCREENSHOTS=docs/screenshots, the README's."""
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -21,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS_DIR = os.environ.get("SALAMA_SCREENSHOTS")
 PASSWORD = "correct horse battery staple"
 
 
@@ -57,7 +59,9 @@ async def accept_dialogs(page: Page) -> None:
     page.on("dialog", accept)
 
 
-async def test_a_counsellor_helps_her_from_the_console(served: Any, twilio: Any, browser: Browser) -> None:
+async def test_a_counsellor_helps_her_from_the_console(served: Any, twilio: Any, browser: Browser,
+                                                       tmp_path: Path) -> None:
+    shots = Path(SHOTS_DIR) if SHOTS_DIR else tmp_path
     client, settings, app, base = served
     store, gateway = app[STORE], app[GATEWAY]
 
@@ -84,8 +88,8 @@ async def test_a_counsellor_helps_her_from_the_console(served: Any, twilio: Any,
     await item.wait_for()
     assert "212600000123" not in await page.content()
     assert await page.locator("#queue .item").count() >= 1
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / "console-queue-desktop.png"))
+    shots.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(shots / "console-queue-desktop.png"))
 
     # She is claimed and answered; Twilio's API receives the reply for her number.
     await item.click()
@@ -116,7 +120,7 @@ async def test_a_counsellor_helps_her_from_the_console(served: Any, twilio: Any,
     second = (await sent_to(twilio, her.address, 2))[1]
     assert "8350" in second["body"] and "177" in second["body"]
     await page.locator("#messages .from-counsellor").nth(1).wait_for()
-    await page.screenshot(path=str(SHOTS / "console-conversation-phone-ar.png"))
+    await page.screenshot(path=str(shots / "console-conversation-phone-ar.png"))
 
     # Released to the bot: she is told so, and the bot answers again.
     await page.click("#release")
