@@ -44,6 +44,7 @@ shell: install ## chat through the gateway like a phone (ARGS="--sms" to be an S
 
 validate: install ## check the data files (places, directory, texts, NLU)
 	$(PY) scripts/validate_data.py
+	$(PY) scripts/validate_texts.py
 	$(RASA) data validate --data data/nlu data/rules data/stories --domain domain.yml --config config.yml --fail-on-warnings
 
 test-fast: install ## unit tests that need no trained model
@@ -54,10 +55,11 @@ test: validate $(MODEL) ## everything CI runs: data checks, all tests, test stor
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results
 
 eval: $(MODEL) ## NLU figures on the held-out set, per variety (and the safety net)
-	$(PY) scripts/eval_nlu.py
+	$(PY) scripts/eval_nlu.py --cross-validation 3
 
-bench: install ## place lookup speed and accuracy (and, with the stack running, load)
+bench: $(MODEL) ## place lookup speed and accuracy, then load (starts its own stack, ~7 min)
 	$(PY) scripts/bench_places.py
+	$(PY) scripts/bench_load.py
 
 purge: install ## delete what is older than the retention period
 	$(PY) -m bot.purge
