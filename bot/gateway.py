@@ -85,9 +85,11 @@ class RateLimiter:
     def __init__(self, per_minute: int) -> None:
         self._per_minute = per_minute
         self._seen: dict[str, deque] = defaultdict(deque)
+        self._swept = 0.0
 
     def allow(self, key: str, now: float) -> bool:
-        if len(self._seen) > 10_000:  # forget senders quiet for a minute: memory stays flat
+        if now - self._swept > 60:  # once a minute, forget senders quiet for a minute
+            self._swept = now
             for quiet in [k for k, w in self._seen.items() if not w or w[-1] < now - 60]:
                 del self._seen[quiet]
         window = self._seen[key]

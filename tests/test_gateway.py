@@ -169,7 +169,7 @@ def test_rate_limiter_forgets_quiet_senders():
     from bot.gateway import RateLimiter
 
     limiter = RateLimiter(per_minute=2)
-    for i in range(10_001):
-        assert limiter.allow(f"u{i}", now=0.0)
-    assert limiter.allow("late", now=120.0)
+    for i in range(500):
+        assert limiter.allow(f"u{i}", now=100.0 + i / 100)
+    assert limiter.allow("late", now=200.0)
     assert len(limiter._seen) == 1
