@@ -24,10 +24,11 @@ async def notify_unclaimed(app: web.Application) -> int:
     settings, store, gateway = app[SETTINGS], app[STORE], app[GATEWAY]
     now = time.time()
     # Outside working hours she is told at once; inside, after HANDOFF_WAIT_S.
-    threshold = now if not within_hours(settings, now) else now - settings.handoff_wait_s
-    overdue = await store.run(store.waiting_overdue, threshold + 1e-6)
+    open_now = within_hours(settings, now)
+    key = "handoff_timeout" if open_now else "handoff_outside_hours"
+    waited_since = now - settings.handoff_wait_s if open_now else now
+    overdue = await store.run(store.waiting_overdue, waited_since)
     for conv in overdue:
-        key = "handoff_timeout" if within_hours(settings, now) else "handoff_outside_hours"
         await store.run(store.update_conversation, conv.id, timeout_notified=True)
         await gateway.send_later(conv.id, gateway.texts.get(key, conv.language))
     return len(overdue)

@@ -23,9 +23,6 @@ class Metrics:
         counts[-2] += 1  # count
         counts[-1] += seconds  # sum
 
-    def value(self, name: str, **labels: str) -> float:
-        return self._counters.get((name, tuple(sorted(labels.items()))), 0.0)
-
     def render(self, gauge_values: dict[str, float]) -> str:
         lines = []
         for (name, labels), value in sorted(self._counters.items()):
