@@ -141,7 +141,8 @@ class Gateway:
         self.metrics.inc("salama_messages_in_total", channel=channel)
         conv_id = self.vault.pseudonym(msg.address)
         # The safety net is consulted only when the limiter would refuse: an emergency passes.
-        if not self._limiter.allow(conv_id, time.time()) and not (msg.body and self.safety_net.match(msg.body)):
+        limited = not self._limiter.allow(conv_id, time.time())
+        if limited and not (msg.body and self.safety_net.match(msg.body)):
             self.metrics.inc("salama_rate_limited_total", channel=channel)
             return [self.texts.get("rate_limited", detect(msg.body))]
 
