@@ -73,10 +73,21 @@ class Inbound:
 
 
 @dataclass
+class _Writes:
+    """What a turn writes once Rasa has answered, in one transaction after her answer has
+    gone out (Store.finish_turn), still under the conversation's lock."""
+
+    values: dict[str, Any] = field(default_factory=dict)  # conversation fields
+    bot_texts: list[str] = field(default_factory=list)  # the bot's lines, for the transcript
+
+
+@dataclass
 class _Turn:
     late: bool = False
     duplicate: bool = False
+    writes: _Writes = field(default_factory=_Writes)
     reply: "asyncio.Future[list[str]]" = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    sent: asyncio.Event = field(default_factory=asyncio.Event)  # the answer has left
 
 
 class RateLimiter:
@@ -134,8 +145,13 @@ class Gateway:
         """Register a coroutine called with a conversation id whenever it changes (console)."""
         self._listeners.append(listener)
 
-    async def handle(self, msg: Inbound) -> list[str]:
-        """The texts to answer with now (TwiML). Never raises for a well-formed message."""
+    async def handle(self, msg: Inbound,
+                     send: Optional[Callable[[list[str]], Awaitable[None]]] = None) -> list[str]:
+        """The texts to answer with now (TwiML). Never raises for a well-formed message.
+
+        `send`, when given, is called with those texts to put the answer on the wire; the
+        turn's own writes (transcript, options, the answer kept for a retry) wait until it
+        returns, so they add nothing to her wait."""
         started = time.monotonic()
         channel = msg.channel
         self.metrics.inc("salama_messages_in_total", channel=channel)
@@ -144,7 +160,10 @@ class Gateway:
         limited = not self._limiter.allow(conv_id, time.time())
         if limited and not (msg.body and self.safety_net.match(msg.body)):
             self.metrics.inc("salama_rate_limited_total", channel=channel)
-            return [self.texts.get("rate_limited", detect(msg.body))]
+            texts = [self.texts.get("rate_limited", detect(msg.body))]
+            if send is not None:
+                await send(texts)
+            return texts
 
         turn = _Turn()
         task = asyncio.create_task(self._process(msg, conv_id, turn))
@@ -160,10 +179,15 @@ class Gateway:
                 turn.late = True
                 self.metrics.inc("salama_late_replies_total", channel=channel)
                 texts = [self.texts.get("static_fallback", detect(msg.body))]
+        try:
+            if send is not None:
+                await send(texts)
+        finally:
+            turn.sent.set()
         self.metrics.observe("salama_reply_seconds", time.monotonic() - started, channel=channel)
         self.metrics.inc("salama_messages_out_total", channel=channel, path="twiml", amount=len(texts))
-        if msg.message_sid and not turn.duplicate:
-            await self._save_reply(msg.message_sid, texts)
+        if turn.late and msg.message_sid:
+            await self._save_reply(msg.message_sid, texts)  # a retry gets what she got
         return texts
 
     async def drain(self) -> None:
@@ -177,32 +201,62 @@ class Gateway:
         # else: messages of one conversation are handled in arrival order.
         try:
             async with self.locks.hold(conv_id):
-                store = self.store
-                if msg.message_sid and not await store.run(store.claim_message, msg.message_sid, conv_id):
-                    self.metrics.inc("salama_duplicate_webhooks_total", channel=msg.channel)
-                    texts = self._decode_reply(await store.run(store.stored_reply, msg.message_sid))
-                    turn.duplicate = True
-                else:
-                    texts = await self._turn(msg, conv_id)
+                try:
+                    texts = await self._turn(msg, conv_id, turn)
+                except Exception:
+                    log.exception("turn failed conversation=%s", conv_id)
+                    self.metrics.inc("salama_failures_total", component="gateway")
+                    texts = [self.texts.get("static_fallback", detect(msg.body))]
+                if not turn.late:
+                    turn.reply.set_result(texts)  # her answer goes out first...
+                    await turn.sent.wait()
+                if not turn.duplicate:
+                    await self._finish(msg, conv_id, turn, texts)  # ...then this is written
         except Exception:
             log.exception("turn failed conversation=%s", conv_id)
             self.metrics.inc("salama_failures_total", component="gateway")
-            texts = [self.texts.get("static_fallback", detect(msg.body))]
-        if not turn.late:
-            turn.reply.set_result(texts)
-        elif texts and not turn.duplicate:
+            if not turn.reply.done():
+                turn.reply.set_result([self.texts.get("static_fallback", detect(msg.body))])
+            return
+        if turn.late and texts and not turn.duplicate:
             await self._send_later(conv_id, texts)
 
-    async def _turn(self, msg: Inbound, conv_id: str) -> list[str]:
+    async def _finish(self, msg: Inbound, conv_id: str, turn: _Turn, texts: list[str]) -> None:
+        """The turn's writes after Rasa (conversation fields, the bot's transcript lines, the
+        answer kept for a retried webhook), in one transaction. A late answer's lines are
+        written by _send_later and its TwiML answer by handle()."""
+        writes, vault = turn.writes, self.vault
+        bot_texts = [] if turn.late else writes.bot_texts
+        if not (writes.values or bot_texts or msg.message_sid):
+            return
+        reply = None if turn.late or not msg.message_sid else vault.encrypt("\x1e".join(texts))
+        try:
+            await self.store.run(self.store.finish_turn, conv_id, msg.message_sid, reply,
+                                 [vault.encrypt(t) for t in bot_texts], **writes.values)
+        except Exception:
+            # She has her answer; what is lost is a transcript line and the digits' meaning.
+            log.exception("could not record the turn conversation=%s", conv_id)
+            self.metrics.inc("salama_failures_total", component="store")
+
+    async def _turn(self, msg: Inbound, conv_id: str, turn: _Turn) -> list[str]:
         store, vault = self.store, self.vault
-        conv, is_new = await store.run(
-            store.touch_conversation, conv_id, vault.encrypt(msg.address), msg.channel
-        )
         body = msg.body.strip()[: self.settings.max_body_chars]
         word = body.lower().strip(" .!?؟")
+        # Her text goes to the transcript, unless it is a keyword (START only when she had
+        # opted out; the quick-exit word is never kept).
+        keyword = word in STOP_WORDS or word in HELP_WORDS or word == self.settings.quick_exit_word.lower()
+        start = await store.run(
+            store.begin_turn, msg.message_sid, conv_id, vault.encrypt(msg.address), msg.channel,
+            vault.encrypt(body) if body and not keyword else None, word in START_WORDS,
+        )
+        if start is None:  # a retried webhook: answer what was answered, do nothing else
+            self.metrics.inc("salama_duplicate_webhooks_total", channel=msg.channel)
+            turn.duplicate = True
+            return self._decode_reply(await store.run(store.stored_reply, msg.message_sid))
+        conv, is_new = start.conversation, start.is_new
         language = detect(body, conv.language)
         if language != conv.language:
-            await store.run(store.update_conversation, conv_id, language=language)
+            turn.writes.values["language"] = language
 
         if word in STOP_WORDS:
             await store.run(store.update_conversation, conv_id, opted_out=True)
@@ -217,8 +271,6 @@ class Gateway:
         if word in HELP_WORDS:
             return [self.texts.get("help", language)]
 
-        if body:
-            await store.run(store.add_transcript, conv_id, "user", vault.encrypt(body))
         if conv.status in ("waiting", "active"):
             texts = await self._in_handoff(conv, word, language)
             await self._notify(conv_id)
@@ -228,8 +280,9 @@ class Gateway:
             return self._with_first_contact([self.texts.get("media_only", language)], is_new, language)
 
         text, metadata = self._to_rasa(msg, body, conv, language)
-        earlier, rasa_up = await self._flush_pending(conv_id, msg.channel, language)
-        texts = await self._ask_rasa(conv_id, text, metadata, msg.channel, language) if rasa_up else None
+        earlier, rasa_up = await self._flush_pending(conv_id, msg.channel, language, start.pending)
+        texts = (await self._ask_rasa(conv_id, text, metadata, msg.channel, language, turn.writes)
+                 if rasa_up else None)
         if texts is None:
             # Rasa is down: she gets the numbers now; her message waits for Rasa, in order.
             # Her location is as private as her text: both are kept encrypted.
@@ -239,8 +292,12 @@ class Gateway:
         return self._with_first_contact(earlier + texts, is_new, language)
 
     async def _ask_rasa(self, conv_id: str, text: str, metadata: dict, channel: str,
-                        language: str) -> Optional[list[str]]:
-        """Rasa's answer as channel texts; None when Rasa is unavailable."""
+                        language: str, writes: Optional[_Writes] = None) -> Optional[list[str]]:
+        """Rasa's answer as channel texts; None when Rasa is unavailable.
+
+        With `writes`, the conversation's new options and the bot's transcript lines are
+        left to the caller's Store.finish_turn, unless the answer hands her to a counsellor
+        or erases her: then they are written at once, before that happens."""
         store, vault = self.store, self.vault
         try:
             bot_messages = await self.rasa.send(conv_id, text, metadata)
@@ -253,17 +310,24 @@ class Gateway:
             self.metrics.inc("salama_failures_total", component="actions")
             return [self.texts.get("static_fallback", language)]
         reply = render(bot_messages, channel, self.texts.get("menu_option_zero", language))
-        await store.run(store.update_conversation, conv_id, options=reply.options)
-        for text_out in reply.messages:
-            await store.run(store.add_transcript, conv_id, "bot", vault.encrypt(text_out))
+        custom = any(m.get("custom") for m in bot_messages)
+        if writes is not None and not custom:
+            writes.values["options"] = reply.options
+            writes.bot_texts.extend(reply.messages)
+            return reply.messages
+        await store.run(store.finish_turn, conv_id, "", None,
+                        [vault.encrypt(t) for t in reply.messages], options=reply.options)
         await self._apply_custom(conv_id, bot_messages)
         return reply.messages
 
-    async def _flush_pending(self, conv_id: str, channel: str, language: str) -> tuple[list[str], bool]:
+    async def _flush_pending(self, conv_id: str, channel: str, language: str,
+                             rows: Optional[list[dict]] = None) -> tuple[list[str], bool]:
         """Give Rasa the messages it missed while down, oldest first. Returns their answers
         and whether Rasa took them all. Call with the conversation's lock held."""
         answers: list[str] = []
-        for row in await self.store.run(self.store.pending_for, conv_id):
+        if rows is None:
+            rows = await self.store.run(self.store.pending_for, conv_id)
+        for row in rows:
             metadata = json.loads(self.vault.decrypt(row["metadata_enc"]))
             texts = await self._ask_rasa(conv_id, self.vault.decrypt(row["text_enc"]), metadata,
                                          channel, language)

@@ -159,6 +159,68 @@ class Conversation:
         return cls(**data)
 
 
+@dataclass
+class TurnStart:
+    """What Store.begin_turn read: the conversation, whether it is new, and the messages
+    still waiting for Rasa (oldest first)."""
+
+    conversation: Conversation
+    is_new: bool
+    pending: list
+
+
+# The statements of a turn, built once: building them per call cost more than running them.
+_CLAIM = inbound.insert()
+_TOUCH = (conversations.update().where(conversations.c.id == sa.bindparam("b_id"))
+          .values(last_inbound_at=sa.bindparam("b_now"), updated_at=sa.bindparam("b_now"), quiet=False))
+_CREATE = conversations.insert()
+_CONVERSATION = sa.select(conversations).where(conversations.c.id == sa.bindparam("b_id"))
+_UPDATE = conversations.update().where(conversations.c.id == sa.bindparam("b_id"))
+_TRANSCRIPT = transcript.insert()
+_PENDING = (sa.select(pending).where(pending.c.conversation_id == sa.bindparam("b_id"))
+            .order_by(pending.c.id))
+_SAVE_REPLY = inbound.update().where(inbound.c.message_sid == sa.bindparam("b_sid"))
+
+
+def _claim(conn: Any, message_sid: str, conversation_id: str) -> None:
+    """Raises IntegrityError when the MessageSid was claimed before."""
+    conn.execute(_CLAIM, {"message_sid": message_sid, "conversation_id": conversation_id,
+                          "received_at": time.time()})
+
+
+def _touch(conn: Any, conversation_id: str, address_enc: bytes, channel: str) -> tuple[Conversation, bool]:
+    now = time.time()
+    updated = conn.execute(_TOUCH, {"b_id": conversation_id, "b_now": now}).rowcount
+    created = False
+    if not updated:
+        try:
+            with conn.begin_nested():
+                conn.execute(_CREATE, {
+                    "id": conversation_id, "address_enc": address_enc, "channel": channel,
+                    "status": "bot", "priority": 0, "timeout_notified": False, "opted_out": False,
+                    "quiet": False, "last_inbound_at": now, "created_at": now, "updated_at": now,
+                })
+            created = True
+        except IntegrityError:  # created concurrently by another gateway
+            pass
+    row = conn.execute(_CONVERSATION, {"b_id": conversation_id}).first()
+    return Conversation.from_row(row), created
+
+
+def _update_conversation(conn: Any, conversation_id: str, values: dict[str, Any]) -> None:
+    values = dict(values)
+    if "options" in values and values["options"] is not None:
+        values["options"] = json.dumps(values["options"])
+    values["updated_at"] = time.time()
+    conn.execute(_UPDATE, {**values, "b_id": conversation_id})  # SET the columns given
+
+
+def _add_transcript(conn: Any, conversation_id: str, sender: str, text_enc: bytes,
+                    counsellor: Optional[str] = None) -> None:
+    conn.execute(_TRANSCRIPT, {"conversation_id": conversation_id, "sender": sender,
+                               "counsellor": counsellor, "text_enc": text_enc, "at": time.time()})
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -222,13 +284,7 @@ class Store:
         """True if this MessageSid is new (claimed now); False for a retried webhook."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    inbound.insert().values(
-                        message_sid=message_sid,
-                        conversation_id=conversation_id,
-                        received_at=time.time(),
-                    )
-                )
+                _claim(conn, message_sid, conversation_id)
             return True
         except IntegrityError:
             return False
@@ -248,6 +304,12 @@ class Store:
             ).scalar()
         return bytes(value) if value is not None else None
 
+    def is_claimed(self, message_sid: str) -> bool:
+        """Whether this MessageSid was claimed (its answer may still be on its way)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(inbound.c.message_sid)
+                                .where(inbound.c.message_sid == message_sid)).first() is not None
+
     # -- conversations -------------------------------------------------------------
     def get_conversation(self, conversation_id: str) -> Optional[Conversation]:
         with self.engine.connect() as conn:
@@ -260,48 +322,51 @@ class Store:
         self, conversation_id: str, address_enc: bytes, channel: str
     ) -> tuple[Conversation, bool]:
         """Record an inbound message; create the conversation if new. Returns (conv, is_new)."""
-        now = time.time()
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                conversations.update()
-                .where(conversations.c.id == conversation_id)
-                .values(last_inbound_at=now, updated_at=now, quiet=False)
-            ).rowcount
-            created = False
-            if not updated:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            conversations.insert().values(
-                                id=conversation_id,
-                                address_enc=address_enc,
-                                channel=channel,
-                                status="bot",
-                                priority=0,
-                                timeout_notified=False,
-                                opted_out=False,
-                                quiet=False,
-                                last_inbound_at=now,
-                                created_at=now,
-                                updated_at=now,
-                            )
-                        )
-                    created = True
-                except IntegrityError:  # created concurrently by another gateway
-                    pass
-            row = conn.execute(
-                sa.select(conversations).where(conversations.c.id == conversation_id)
-            ).first()
-        return Conversation.from_row(row), created
+            return _touch(conn, conversation_id, address_enc, channel)
+
+    # -- one turn: a transaction before Rasa, one after ------------------------------------
+    def begin_turn(
+        self, message_sid: str, conversation_id: str, address_enc: bytes, channel: str,
+        user_text_enc: Optional[bytes], unless_opted_out: bool = False,
+    ) -> Optional[TurnStart]:
+        """Everything a message needs before Rasa, in one transaction: claim its MessageSid,
+        record it on the conversation (created if new), add her text to the transcript
+        (`user_text_enc`; not when `unless_opted_out` and she has opted out) and read the
+        messages still waiting for Rasa. None for a retried webhook (the MessageSid was
+        claimed before): then nothing is written."""
+        try:
+            with self.engine.begin() as conn:
+                if message_sid:
+                    _claim(conn, message_sid, conversation_id)
+                conv, created = _touch(conn, conversation_id, address_enc, channel)
+                if user_text_enc is not None and not (unless_opted_out and conv.opted_out):
+                    _add_transcript(conn, conversation_id, "user", user_text_enc)
+                rows = conn.execute(_PENDING, {"b_id": conversation_id})
+                return TurnStart(conv, created, [dict(r._mapping) for r in rows])
+        except IntegrityError:
+            if message_sid and self.is_claimed(message_sid):
+                return None
+            raise
+
+    def finish_turn(
+        self, conversation_id: str, message_sid: str, reply_enc: Optional[bytes],
+        bot_texts_enc: list[bytes], **values: Any,
+    ) -> None:
+        """Everything a turn writes after Rasa answered, in one transaction: conversation
+        fields (`values`: language, options...), the bot's lines in the transcript and the
+        answer kept for a retried webhook."""
+        with self.engine.begin() as conn:
+            if values:
+                _update_conversation(conn, conversation_id, values)
+            for text_enc in bot_texts_enc:
+                _add_transcript(conn, conversation_id, "bot", text_enc)
+            if message_sid and reply_enc is not None:
+                conn.execute(_SAVE_REPLY, {"b_sid": message_sid, "reply_enc": reply_enc})
 
     def update_conversation(self, conversation_id: str, **values: Any) -> None:
-        if "options" in values and values["options"] is not None:
-            values["options"] = json.dumps(values["options"])
-        values["updated_at"] = time.time()
         with self.engine.begin() as conn:
-            conn.execute(
-                conversations.update().where(conversations.c.id == conversation_id).values(**values)
-            )
+            _update_conversation(conn, conversation_id, values)
 
     def claim_conversation(self, conversation_id: str, counsellor: str) -> bool:
         """Atomically give a waiting conversation to one counsellor."""
@@ -354,15 +419,7 @@ class Store:
         self, conversation_id: str, sender: str, text_enc: bytes, counsellor: Optional[str] = None
     ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                transcript.insert().values(
-                    conversation_id=conversation_id,
-                    sender=sender,
-                    counsellor=counsellor,
-                    text_enc=text_enc,
-                    at=time.time(),
-                )
-            )
+            _add_transcript(conn, conversation_id, sender, text_enc, counsellor)
 
     def get_transcript(self, conversation_id: str) -> list[dict]:
         with self.engine.connect() as conn:

@@ -134,6 +134,14 @@ def secure_delete(engine: Engine) -> Engine:
     return engine
 
 
+def _sqlite_wal_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
 def _secure_delete_pragma(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA secure_delete=ON")
@@ -168,6 +176,19 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             db = str(path)
         super().__init__(domain, dialect, host, port, db, username, password, event_broker,
                          login_db, query, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            # Rasa opens SQLite with SQLAlchemy 1.4's default for files: a new connection per
+            # session (three or four a message) in rollback-journal mode with an fsync on
+            # every commit. Keep connections open and use WAL instead, as the gateway store
+            # does (synchronous=NORMAL: a crash of the process loses nothing committed).
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(
+                url, connect_args={"timeout": 30, "check_same_thread": False},
+                poolclass=sa.pool.QueuePool, pool_size=4, max_overflow=4,
+            )
+            sa.event.listen(self.engine, "connect", _sqlite_wal_pragmas)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         secure_delete(self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:

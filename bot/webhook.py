@@ -51,8 +51,17 @@ async def inbound_message(request: web.Request) -> web.Response:
     msg = Inbound.from_form(form)
     if not msg.address:
         raise web.HTTPBadRequest(text="missing From")
-    texts = await request.app[GATEWAY].handle(msg)
-    return twiml(texts)
+    response = None
+
+    async def send(texts: list[str]) -> None:
+        # Written here, before the gateway records the turn: she does not wait for that.
+        nonlocal response
+        response = twiml(texts)
+        await response.prepare(request)
+        await response.write_eof()
+
+    texts = await request.app[GATEWAY].handle(msg, send)
+    return response if response is not None else twiml(texts)  # (a Response is falsy)
 
 
 @routes.post("/twilio/status", name="twilio_status")

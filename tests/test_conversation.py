@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.appkeys import GATEWAY, STORE
-from bot.store import conversations
-from tests.conftest import Phone
+from bot.store import conversations, transcript
+from tests.conftest import Phone, twiml_messages
 
 pytestmark = pytest.mark.integration
 ARABIC = re.compile("[\u0600-\u06ff]")
@@ -114,7 +114,8 @@ async def test_forget_me_erases_her_conversation(live):
 async def test_late_answer_goes_out_by_rest_with_a_neutral_first_line(stack, gateway_factory, twilio):
     client, settings, app = await gateway_factory(**stack.gateway_settings(), reply_budget_s=0.001)
     phone = Phone(client, settings, "whatsapp:+212600000999")
-    texts = await phone.send("mon mari me frappe")
+    params = phone.params("mon mari me frappe")
+    texts = twiml_messages(await (await phone.post(params)).text())
     assert "8350" in texts[-1]  # the static answer, at once
     for _ in range(100):
         if twilio.messages:
@@ -125,6 +126,16 @@ async def test_late_answer_goes_out_by_rest_with_a_neutral_first_line(stack, gat
     assert first["to"] == "whatsapp:+212600000999"
     preview = app[GATEWAY].texts.get("neutral_preview", "fr")
     assert first["body"].startswith(preview)
+    # The transcript has the real answer once (not once as TwiML and again by REST), and a
+    # retried webhook gets what she got at once.
+    await app[GATEWAY].drain()
+    vault = app[GATEWAY].vault
+    with app[STORE].engine.connect() as conn:
+        bot_lines = [vault.decrypt(r.text_enc) for r in conn.execute(
+            sa.select(transcript.c.text_enc).where(transcript.c.sender == "bot"))]
+    assert bot_lines and len(bot_lines) == len(set(bot_lines))
+    assert preview not in bot_lines[0]
+    assert twiml_messages(await (await phone.post(params)).text()) == texts
 
 
 async def test_safety_plan_goes_step_by_step_and_resumes_after_the_menu(live):

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from urllib.parse import urlencode
 
+import pytest
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from bot.appkeys import GATEWAY, STORE
 from bot.store import conversations, inbound, transcript
-from tests.conftest import Phone
+from tests.conftest import Phone, twiml_messages
 
 NUMBERS = ("8350", "19", "177")
 
@@ -173,3 +176,30 @@ def test_rate_limiter_forgets_quiet_senders():
         assert limiter.allow(f"u{i}", now=100.0 + i / 100)
     assert limiter.allow("late", now=200.0)
     assert len(limiter._seen) == 1
+
+
+async def test_each_answer_is_written_once_on_a_kept_alive_connection(gateway_factory):
+    """Twilio reuses connections: the answer, written before the turn is recorded, must
+    not be written a second time when the handler returns."""
+    client, settings, _ = await gateway_factory()
+    phone = Phone(client, settings)
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        for body in ("salam", "rajli kaydrebni"):
+            params = phone.params(body)
+            form = urlencode(params).encode()
+            writer.write(
+                b"POST /twilio/messages HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                + f"X-Twilio-Signature: {phone.signature(params)}\r\n".encode()
+                + f"Content-Length: {len(form)}\r\n\r\n".encode() + form)
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200")
+            length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+            assert "8350" in twiml_messages((await reader.readexactly(length)).decode())[-1]
+        # Nothing more may arrive: a second copy would be read as the next answer.
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(reader.read(1), 0.5)
+    finally:
+        writer.close()
