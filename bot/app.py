@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from actions.safety_net import SafetyNet
-from bot import console, handoff, webhook
+from bot import console, handoff, malloc, webhook
 from bot.appkeys import GATEWAY, HTTP, METRICS, OUTBOX, RASA, SETTINGS, STORE, VAULT
 from bot.gateway import Gateway
 from bot.locks import ConversationLocks, RedisConversationLocks
@@ -100,8 +100,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 async def _periodic(app: web.Application) -> None:
     """Every few seconds: tell women nobody has claimed, give Rasa what it missed while
-    down; once an hour: retention purge."""
-    last_purge = 0.0
+    down; once a minute: free heap pages back to the system; once an hour: retention purge."""
+    last_purge = last_trim = 0.0
     while True:
         try:
             await handoff.notify_unclaimed(app)
@@ -109,6 +109,9 @@ async def _periodic(app: web.Application) -> None:
             if time.time() - last_purge > 3600:
                 await purge(app[STORE], app[SETTINGS])
                 last_purge = time.time()
+            if time.time() - last_trim > 60:
+                malloc.trim()
+                last_trim = time.time()
         except Exception:
             log.exception("periodic job failed")
         await asyncio.sleep(5)
@@ -133,6 +136,7 @@ def init_app(settings: Settings) -> web.Application:
 
 
 def main() -> None:
+    malloc.limit_arenas()  # before the store's worker threads exist
     settings = Settings.from_env()
     configure_logging(settings, name=f"gateway-{settings.gateway_port}")
     mode = "local mode (messages go to the local Twilio stand-in)" if settings.local_mode else "Twilio mode"

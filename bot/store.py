@@ -8,8 +8,10 @@ sees clear text it could leak.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
@@ -19,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 T = TypeVar("T")
+STORE_THREADS = 4
 metadata = sa.MetaData()
 
 conversations = sa.Table(
@@ -230,7 +233,7 @@ def make_engine(url: str) -> Engine:
         # call (NullPool), which cost about 20 ms a message in `make bench`.
         engine = sa.create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, future=True,
-            poolclass=sa.pool.QueuePool, pool_size=8, max_overflow=8,
+            poolclass=sa.pool.QueuePool, pool_size=STORE_THREADS, max_overflow=8,
         )
 
         @sa.event.listens_for(engine, "connect")
@@ -251,6 +254,9 @@ class Store:
     """All reads and writes of the gateway's state."""
 
     def __init__(self, url: str) -> None:
+        # A few threads of its own: a bounded number of threads is a bounded number of
+        # malloc arenas (see bot.malloc), and a store call is short.
+        self._threads = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="store")
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
         self._check_schema()
@@ -268,10 +274,12 @@ class Store:
                     "version of Salama (no migrations yet: move it aside, or `make clean` locally)")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run one store call in a worker thread, off the event loop."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        """Run one store call in one of the store's threads, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
+        self._threads.shutdown(wait=True)
         self.engine.dispose()
 
     def ping(self) -> bool:
