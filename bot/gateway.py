@@ -147,7 +147,8 @@ class Gateway:
 
     async def handle(self, msg: Inbound,
                      send: Optional[Callable[[list[str]], Awaitable[None]]] = None) -> list[str]:
-        """The texts to answer with now (TwiML). Never raises for a well-formed message.
+        """The texts to answer with now (TwiML). Never raises for a well-formed message,
+        except what `send` raises.
 
         `send`, when given, is called with those texts to put the answer on the wire; the
         turn's own writes (transcript, options, the answer kept for a retry) wait until it
@@ -170,20 +171,20 @@ class Gateway:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         try:
-            texts = await asyncio.wait_for(asyncio.shield(turn.reply), self.settings.reply_budget_s)
-        except asyncio.TimeoutError:
-            if turn.reply.done():
-                texts = turn.reply.result()
-            else:
-                # Past the budget: answer now with the numbers, the real answer follows by REST.
-                turn.late = True
-                self.metrics.inc("salama_late_replies_total", channel=channel)
-                texts = [self.texts.get("static_fallback", detect(msg.body))]
-        try:
+            try:
+                texts = await asyncio.wait_for(asyncio.shield(turn.reply), self.settings.reply_budget_s)
+            except asyncio.TimeoutError:
+                if turn.reply.done():
+                    texts = turn.reply.result()
+                else:
+                    # Past the budget: answer now with the numbers, the real answer follows by REST.
+                    turn.late = True
+                    self.metrics.inc("salama_late_replies_total", channel=channel)
+                    texts = [self.texts.get("static_fallback", detect(msg.body))]
             if send is not None:
                 await send(texts)
         finally:
-            turn.sent.set()
+            turn.sent.set()  # whatever happened here, the turn must not wait for ever
         self.metrics.observe("salama_reply_seconds", time.monotonic() - started, channel=channel)
         self.metrics.inc("salama_messages_out_total", channel=channel, path="twiml", amount=len(texts))
         if turn.late and msg.message_sid:

@@ -778,18 +778,24 @@ def print_soak(res: dict[str, Any], sampler: Sampler) -> None:
     next_mark = 0.0
     for t, s in rows:
         if t - t0 >= next_mark:
-            print(f"| {(t - t0) / 60:.0f} | " + " | ".join(f"{s[n] / 1024:.0f}" for n in SERVER_NAMES) + " |")
+            print(f"| {(t - t0) / 60:.0f} | " + " | ".join(f"{s[n] / 1024:.1f}" for n in SERVER_NAMES) + " |")
             next_mark += 60
     t_end, last = rows[-1]
-    print(f"| {(t_end - t0) / 60:.1f} (end) | " + " | ".join(f"{last[n] / 1024:.0f}" for n in SERVER_NAMES) + " |")
+    print(f"| {(t_end - t0) / 60:.1f} (end) | " + " | ".join(f"{last[n] / 1024:.1f}" for n in SERVER_NAMES) + " |")
     after1 = next((s for t, s in rows if t - t0 >= 60), rows[0][1])
-    print("\n| process | RSS start MB | RSS end MB | growth MB | growth % | growth after minute 1 MB | peak MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    # The second half's slope says whether a process is still growing at the end.
+    t_mid = t0 + (t_end - t0) / 2
+    mid_t, mid = next(((t, s) for t, s in rows if t >= t_mid), rows[-1])
+    half_min = max((t_end - mid_t) / 60, 1e-9)
+    print("\n| process | RSS start MB | RSS end MB | growth MB | growth % | growth after minute 1 MB "
+          "| second half MB/min | peak MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in SERVER_NAMES:
         a, b, m1 = rows[0][1][n] / 1024, last[n] / 1024, after1[n] / 1024
         peak = max(s[n] for _, s in rows) / 1024
-        print(f"| {n} | {a:.0f} | {b:.0f} | {b - a:+.1f} | {100 * (b - a) / a if a else 0:+.1f} | "
-              f"{b - m1:+.1f} | {peak:.0f} |")
+        slope = (b - mid[n] / 1024) / half_min
+        print(f"| {n} | {a:.1f} | {b:.1f} | {b - a:+.1f} | {100 * (b - a) / a if a else 0:+.1f} | "
+              f"{b - m1:+.1f} | {slope:+.2f} | {peak:.1f} |")
 
 
 # -- entry point ------------------------------------------------------------------------------

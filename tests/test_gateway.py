@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from bot.appkeys import GATEWAY, STORE
+from bot.gateway import Inbound
 from bot.store import conversations, inbound, transcript
 from tests.conftest import Phone, twiml_messages
 
@@ -203,3 +204,24 @@ async def test_each_answer_is_written_once_on_a_kept_alive_connection(gateway_fa
             await asyncio.wait_for(reader.read(1), 0.5)
     finally:
         writer.close()
+
+
+async def test_a_failed_send_does_not_hold_her_conversation(gateway_factory):
+    """If writing the answer fails (the connection dropped), the turn still ends and her
+    next message is answered."""
+    client, settings, app = await gateway_factory()
+    gateway = app[GATEWAY]
+
+    async def broken(texts: list[str]) -> None:
+        raise ConnectionResetError
+
+    first = Inbound(address="whatsapp:+212600000555", body="salam", message_sid="SMbroken0001")
+    with pytest.raises(ConnectionResetError):
+        await gateway.handle(first, broken)
+    second = Inbound(address="whatsapp:+212600000555", body="salam", message_sid="SMbroken0002")
+    texts = await asyncio.wait_for(gateway.handle(second), 10)
+    assert "8350" in texts[-1]
+    await asyncio.wait_for(gateway.drain(), 10)
+    with app[STORE].engine.connect() as conn:
+        kept = dict(conn.execute(sa.select(inbound.c.message_sid, inbound.c.reply_enc)).all())
+    assert set(kept) == {"SMbroken0001", "SMbroken0002"} and all(kept.values())
