@@ -25,7 +25,8 @@ to the whole answer (TwiML or JSON), the errors by kind (HTTP status other than 
 errors and timeouts, the gateway's static fallback, rate-limited answers, skipped sends), the
 peak RSS of gateway, Rasa and action server (VmRSS of each process tree, sampled every
 second), their CPU use and the machine's other load. Then the ratio gateway / direct for
-p50 and p95 at each rate. With --soak: RSS each minute and its growth over the soak.
+p50 and p95 at each rate, and (--serial N, default 300) the same comparison one request at a
+time, without queueing. With --soak: RSS each minute and its growth over the soak.
 Percentiles are interpolated between ranks; no means are reported.
 """
 from __future__ import annotations
@@ -656,13 +657,52 @@ class Bench:
         print_phase(res)
         return res
 
+    def serial(self, n: int) -> dict[str, list[float]]:
+        """Closed loop, one request at a time: each message through the gateway, then the same
+        message to Rasa directly (another sender). Without queueing or contention, the p50
+        difference is what the gateway adds to one answer."""
+        self.settle()
+        return asyncio.run(self._serial(n))
+
+    async def _serial(self, n: int) -> dict[str, list[float]]:
+        import aiohttp
+        from twilio.request_validator import RequestValidator
+
+        from actions.language import detect
+
+        self.phase_no += 1
+        warm = 20
+        plan = plan_messages(n + warm, 20, self.phase_no, self.args.seed)
+        validator = RequestValidator(self.settings.twilio_auth_token)
+        signed_url = self.settings.public_base_url.rstrip("/") + "/twilio/messages"
+        out: dict[str, list[float]] = {"gateway": [], "direct": []}
+        timeout = aiohttp.ClientTimeout(total=self.args.timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            for i, m in enumerate(plan):  # bounded by count, and each request by the timeout
+                params = {"From": m["address"], "To": "+212500000000", "Body": m["body"],
+                          "NumMedia": "0", "MessageSid": f"SMs{self.phase_no:03d}{i:06d}{secrets.token_hex(11)}"}
+                headers = {"X-Twilio-Signature": validator.compute_signature(signed_url, params)}
+                body = {"sender": m["direct_sender"], "message": m["body"],
+                        "metadata": {"channel": m["channel"], "language": detect(m["body"])}}
+                for kind, url, kwargs in (
+                        ("gateway", self.gateway_url + "/twilio/messages", {"data": params, "headers": headers}),
+                        ("direct", self.rasa_url + "/webhooks/rest/webhook", {"json": body})):
+                    t0 = time.perf_counter()
+                    async with session.post(url, **kwargs) as resp:
+                        await resp.read()
+                        if resp.status != 200:
+                            raise RuntimeError(f"serial {kind}: HTTP {resp.status}")
+                    if i >= warm:
+                        out[kind].append((time.perf_counter() - t0) * 1000)
+        return out
+
     # -- the runs ----------------------------------------------------------------------
     def run(self) -> int:
         a = self.args
         self.start_stack()
         pids = {k.name: k.proc.pid for k in self.kids if k.name in SERVER_NAMES}
         planned = (len(a.rates) * (2 if a.direct else 1) * (a.duration + a.timeout + 100)
-                   + (a.soak or 0) + START_TIMEOUT_S + 600)
+                   + (a.soak or 0) + a.serial + START_TIMEOUT_S + 600)
         self.sampler = Sampler(pids, planned)
         self.sampler.start()
         took = self.wait_ready()
@@ -686,6 +726,10 @@ class Bench:
                 if a.direct:
                     results["direct"].append(self.phase("rasa", rate, a.duration, f"direct {rate:g}/s"))
             print_summary(results)
+        if a.serial:
+            serial = self.serial(a.serial)
+            print_serial(serial)
+            results["serial"] = [{"gateway_ms": serial["gateway"], "direct_ms": serial["direct"]}]
         if a.json:
             slim = {k: [{kk: vv for kk, vv in r.items() if not kk.endswith("latencies_ms")} for r in v]
                     for k, v in results.items()}
@@ -766,6 +810,18 @@ def print_summary(results: dict[str, list[dict[str, Any]]]) -> None:
               f"{fmt(sd['p95'])} | {fmt(r95, 2)} |")
 
 
+def print_serial(res: dict[str, list[float]]) -> None:
+    g, d = res["gateway"], res["direct"]
+    print(f"\n## One request at a time ({len(g)} messages, each through the gateway then directly)\n")
+    print("| path | p50 ms | p95 ms | p99 ms |")
+    print("|---|---:|---:|---:|")
+    for name, v in (("gateway", g), ("direct", d)):
+        print(f"| {name} | {fmt(pct(v, 50), 1)} | {fmt(pct(v, 95), 1)} | {fmt(pct(v, 99), 1)} |")
+    g50, d50 = pct(g, 50), pct(d, 50)
+    if g50 and d50:
+        print(f"\np50: the gateway adds {g50 - d50:+.1f} ms (x{g50 / d50:.2f})")
+
+
 def print_soak(res: dict[str, Any], sampler: Sampler) -> None:
     rows = [(t, s) for t, ph, s in sampler.samples if ph == "soak"]
     if not rows:
@@ -818,6 +874,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                              "to use less than --quiet-cpu (a shared machine); 0: do not wait")
     parser.add_argument("--quiet-cpu", type=float, default=25, help="percent of one core, see --quiet-wait")
     parser.add_argument("--no-direct", dest="direct", action="store_false", help="skip the direct Rasa runs")
+    parser.add_argument("--serial", type=int, default=300, metavar="N",
+                        help="then N messages one at a time, gateway and direct (0: skip)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--json", help="also write the figures (without raw latencies) to this file")
@@ -828,9 +886,13 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
     if args.quick:
-        args.rates, args.duration, args.warmup = [5.0, 20.0], 5.0, 3.0
+        args.rates, args.duration, args.warmup, args.serial = [5.0, 20.0], 5.0, 3.0, min(args.serial, 50)
     if not 1 <= args.senders <= 999 or not args.rates or min(args.rates) <= 0 or args.duration <= 0:
         parser.error("need 1..999 senders, positive rates and a positive duration")
+    if args.soak or not args.direct:
+        args.serial = 0
+    if not 0 <= args.serial <= 5000:
+        parser.error("--serial takes 0..5000 messages")
     if args.soak and args.soak > 6 * 3600:
         parser.error("--soak is limited to 6 hours")
     if not args.model.exists():
