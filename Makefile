@@ -57,7 +57,7 @@ test: validate $(MODEL) ## everything CI runs: data checks, all tests, test stor
 eval: $(MODEL) ## NLU figures on the held-out set, per variety (and the safety net)
 	$(PY) scripts/eval_nlu.py --cross-validation 3
 
-bench: $(MODEL) ## place lookup speed and accuracy, then load (starts its own stack, ~7 min)
+bench: $(MODEL) ## place lookup speed and accuracy, then load (starts its own stack, ~8 min)
 	$(PY) scripts/bench_places.py
 	$(PY) scripts/bench_load.py
 

@@ -180,7 +180,8 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             # Rasa opens SQLite with SQLAlchemy 1.4's default for files: a new connection per
             # session (three or four a message) in rollback-journal mode with an fsync on
             # every commit. Keep connections open and use WAL instead, as the gateway store
-            # does (synchronous=NORMAL: a crash of the process loses nothing committed).
+            # does (synchronous=NORMAL: a crash of the process loses nothing committed; a power cut
+            # may lose the last transactions).
             url = self.engine.url
             self.engine.dispose()
             self.engine = sa.create_engine(
