@@ -225,3 +225,19 @@ async def test_a_failed_send_does_not_hold_her_conversation(gateway_factory):
     with app[STORE].engine.connect() as conn:
         kept = dict(conn.execute(sa.select(inbound.c.message_sid, inbound.c.reply_enc)).all())
     assert set(kept) == {"SMbroken0001", "SMbroken0002"} and all(kept.values())
+
+
+@pytest.mark.parametrize("texts", [
+    [], ["salam"], ["a & b < c > \"d\" 'e'", "سلام\nلالة", ""],
+    ["1. Ana f khatar daba\n2. Markaz 9rib menni", "<Message>not markup</Message>"],
+])
+def test_twiml_is_what_twilios_library_renders(texts):
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from bot.webhook import twiml_xml
+
+    reference = MessagingResponse()
+    for text in texts:
+        reference.message(text)
+    assert twiml_xml(texts) == str(reference)
+    assert twiml_messages(twiml_xml(texts)) == texts
