@@ -679,14 +679,15 @@ class Bench:
         timeout = aiohttp.ClientTimeout(total=self.args.timeout)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             for i, m in enumerate(plan):  # bounded by count, and each request by the timeout
+                sid = f"SMs{self.phase_no:03d}{i:06d}{secrets.token_hex(11)}"
                 params = {"From": m["address"], "To": "+212500000000", "Body": m["body"],
-                          "NumMedia": "0", "MessageSid": f"SMs{self.phase_no:03d}{i:06d}{secrets.token_hex(11)}"}
+                          "NumMedia": "0", "MessageSid": sid}
                 headers = {"X-Twilio-Signature": validator.compute_signature(signed_url, params)}
                 body = {"sender": m["direct_sender"], "message": m["body"],
                         "metadata": {"channel": m["channel"], "language": detect(m["body"])}}
-                for kind, url, kwargs in (
-                        ("gateway", self.gateway_url + "/twilio/messages", {"data": params, "headers": headers}),
-                        ("direct", self.rasa_url + "/webhooks/rest/webhook", {"json": body})):
+                gateway = {"data": params, "headers": headers}
+                for kind, url, kwargs in (("gateway", self.gateway_url + "/twilio/messages", gateway),
+                                          ("direct", self.rasa_url + "/webhooks/rest/webhook", {"json": body})):
                     t0 = time.perf_counter()
                     async with session.post(url, **kwargs) as resp:
                         await resp.read()
