@@ -245,7 +245,8 @@ class Gateway:
         word = body.lower().strip(" .!?؟")
         # Her text goes to the transcript, unless it is a keyword (START only when she had
         # opted out; the quick-exit word is never kept).
-        keyword = word in STOP_WORDS or word in HELP_WORDS or word == self.settings.quick_exit_word.lower()
+        quick_exit = word == self.settings.quick_exit_word.lower()
+        keyword = word in STOP_WORDS or word in HELP_WORDS or quick_exit
         start = await store.run(
             store.begin_turn, msg.message_sid, conv_id, vault.encrypt(msg.address), msg.channel,
             vault.encrypt(body) if body and not keyword else None, word in START_WORDS,
@@ -265,7 +266,7 @@ class Gateway:
         if word in START_WORDS and conv.opted_out:
             await store.run(store.update_conversation, conv_id, opted_out=False)
             return [self.texts.get("opted_in", language)]
-        if word == self.settings.quick_exit_word.lower():
+        if quick_exit:
             # Reveal nothing; keep nothing of this message; stay quiet until she writes.
             await store.run(store.update_conversation, conv_id, quiet=True)
             return [self.texts.get("quick_exit", language)]

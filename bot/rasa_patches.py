@@ -33,7 +33,6 @@ def _action_response_validator() -> Any:
 
 
 def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
-    from jsonschema import ValidationError
     from jsonschema.exceptions import best_match
     from rasa.shared.constants import DOCS_BASE_URL
 
@@ -47,7 +46,6 @@ def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
         f"For more information about the format visit "
         f"{DOCS_BASE_URL}/custom-actions"
     )
-    assert isinstance(error, ValidationError)
     raise error
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import declarative_base
 
 from bot.crypto import Vault
 from bot.settings import ROOT, Settings
+from bot.store import sqlite_engine
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600
@@ -134,14 +135,6 @@ def secure_delete(engine: Engine) -> Engine:
     return engine
 
 
-def _sqlite_wal_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
-
-
 def _secure_delete_pragma(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA secure_delete=ON")
@@ -179,16 +172,10 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             # Rasa opens SQLite with SQLAlchemy 1.4's default for files: a new connection per
             # session (three or four a message) in rollback-journal mode with an fsync on
-            # every commit. Keep connections open and use WAL instead, as the gateway store
-            # does (synchronous=NORMAL: a crash of the process loses nothing committed; a power cut
-            # may lose the last transactions).
+            # every commit. Keep connections open and use WAL instead, as the gateway store does.
             url = self.engine.url
             self.engine.dispose()
-            self.engine = sa.create_engine(
-                url, connect_args={"timeout": 30, "check_same_thread": False},
-                poolclass=sa.pool.QueuePool, pool_size=4, max_overflow=4,
-            )
-            sa.event.listen(self.engine, "connect", _sqlite_wal_pragmas)
+            self.engine = sqlite_engine(url, pool_size=4, max_overflow=4, future=False)
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         secure_delete(self.engine)
 
