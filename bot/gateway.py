@@ -79,6 +79,7 @@ class _Writes:
 
     values: dict[str, Any] = field(default_factory=dict)  # conversation fields
     bot_texts: list[str] = field(default_factory=list)  # the bot's lines, for the transcript
+    notify: bool = False  # tell the console once this is written
 
 
 @dataclass
@@ -213,6 +214,8 @@ class Gateway:
                     await turn.sent.wait()
                 if not turn.duplicate:
                     await self._finish(msg, conv_id, turn, texts)  # ...then this is written
+                if turn.writes.notify:
+                    await self._notify(conv_id)
         except Exception:
             log.exception("turn failed conversation=%s", conv_id)
             self.metrics.inc("salama_failures_total", component="gateway")
@@ -275,7 +278,7 @@ class Gateway:
 
         if conv.status in ("waiting", "active"):
             texts = await self._in_handoff(conv, word, language)
-            await self._notify(conv_id)
+            turn.writes.notify = True  # a counsellor's page shows her message and language
             return texts
 
         if msg.num_media and not body:

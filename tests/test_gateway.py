@@ -241,3 +241,24 @@ def test_twiml_is_what_twilios_library_renders(texts):
         reference.message(text)
     assert twiml_xml(texts) == str(reference)
     assert twiml_messages(twiml_xml(texts)) == texts
+
+
+async def test_the_console_is_told_after_her_message_and_language_are_recorded(gateway_factory):
+    """During a handoff her message goes to the counsellor's page: when the page is told,
+    the store already has her text and the language she now writes in."""
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings, "whatsapp:+212600000444")
+    await phone.send("bonjour")
+    store, gateway = app[STORE], app[GATEWAY]
+    conv_id = gateway.vault.pseudonym(phone.address)
+    store.update_conversation(conv_id, status="active", counsellor="amina")
+    seen = []
+
+    async def page(changed: str) -> None:
+        seen.append((store.get_conversation(changed).language, len(store.get_transcript(changed))))
+
+    gateway.on_change(page)
+    before = len(store.get_transcript(conv_id))
+    assert await phone.send("راجلي كيضربني") == []
+    await gateway.drain()
+    assert seen == [("dar_ar", before + 1)]
