@@ -125,7 +125,9 @@ async def purge(store: Store, settings: Settings) -> dict[str, int]:
 
 
 def init_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[webhook.twilio_signature, *console.middlewares()])
+    # Twilio bodies are capped lower in bot.inbound; the console sends small JSON.
+    app = web.Application(middlewares=[webhook.twilio_signature, *console.middlewares()],
+                          client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app.add_routes(routes)

@@ -61,7 +61,9 @@ def children(settings: Settings, model: Path, endpoints: str, rasa_port: int = 5
         SALAMA_SECRET=settings.salama_secret,
     )
     result = [
-        Child("actions", [PY, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)], env),
+        Child("actions", [PY, "-m", "bot.actions_server", "--actions", "actions",
+                          "--port", str(actions_port),
+                          "--log-file", str(logs / f"actions{log_suffix}.log")], env),
         Child("rasa", [PY, "-m", "bot.rasa_server", "run", "--model", str(model), "--enable-api",
                        "--auth-token", settings.rasa_token, "--interface", "127.0.0.1",
                        "--port", str(rasa_port), "--endpoints", endpoints,

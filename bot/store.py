@@ -312,12 +312,14 @@ class Store:
                 .values(reply_enc=reply_enc)
             )
 
-    def stored_reply(self, message_sid: str) -> Optional[bytes]:
+    def stored_reply(self, message_sid: str) -> tuple[Optional[str], Optional[bytes]]:
+        """Who claimed this MessageSid, and the answer kept for a retry (None if not yet)."""
         with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(inbound.c.reply_enc).where(inbound.c.message_sid == message_sid)
-            ).scalar()
-        return bytes(value) if value is not None else None
+            row = conn.execute(sa.select(inbound.c.conversation_id, inbound.c.reply_enc)
+                               .where(inbound.c.message_sid == message_sid)).first()
+        if row is None:
+            return None, None
+        return row.conversation_id, bytes(row.reply_enc) if row.reply_enc is not None else None
 
     def is_claimed(self, message_sid: str) -> bool:
         """Whether this MessageSid was claimed (its answer may still be on its way)."""
@@ -533,39 +535,41 @@ class Store:
             result = conn.execute(sa.select(outbox).where(outbox.c.id.in_(taken)).order_by(outbox.c.id))
             return [dict(r._mapping) for r in result]
 
-    def release(self, outbox_ids: list[int]) -> None:
+    def renew_lease(self, outbox_id: int, lease: float, lease_s: float) -> Optional[float]:
+        """Extend a lease this sender holds (`lease` is the value it set); None if it lost it."""
+        renewed = max(time.time() + lease_s, lease + 1e-6)  # a new value: the old one is stale
+        with self.engine.begin() as conn:
+            got = conn.execute(outbox.update().where(outbox.c.id == outbox_id)
+                               .where(outbox.c.status == "pending")
+                               .where(outbox.c.lease_until == lease)
+                               .values(lease_until=renewed)).rowcount
+        return renewed if got else None
+
+    def release(self, leases: list[tuple[int, float]]) -> None:
         """Give back leases not used (an earlier message of the conversation failed)."""
-        if outbox_ids:
-            with self.engine.begin() as conn:
-                conn.execute(outbox.update().where(outbox.c.id.in_(outbox_ids)).values(lease_until=None))
-
-    def mark_sent(self, outbox_id: int, twilio_sid: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                outbox.update()
-                .where(outbox.c.id == outbox_id)
-                .values(status="sent", twilio_sid=twilio_sid, lease_until=None,
-                        attempts=outbox.c.attempts + 1)
-            )
+            for outbox_id, lease in leases:
+                conn.execute(outbox.update().where(outbox.c.id == outbox_id)
+                             .where(outbox.c.lease_until == lease).values(lease_until=None))
 
-    def mark_retry(self, outbox_id: int, next_attempt_at: float, give_up: bool) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                outbox.update()
-                .where(outbox.c.id == outbox_id)
-                .values(
-                    status="failed" if give_up else "pending",
-                    attempts=outbox.c.attempts + 1,
-                    next_attempt_at=next_attempt_at,
-                    lease_until=None,
-                )
-            )
+    def mark_sent(self, outbox_id: int, lease: float, twilio_sid: str) -> bool:
+        """Record a send; False if this sender no longer held the row's lease."""
+        return self._finish_send(outbox_id, lease, status="sent", twilio_sid=twilio_sid,
+                                 attempts=outbox.c.attempts + 1)
 
-    def mark_dropped(self, outbox_id: int) -> None:
+    def mark_retry(self, outbox_id: int, lease: float, next_attempt_at: float, give_up: bool) -> bool:
+        return self._finish_send(outbox_id, lease, status="failed" if give_up else "pending",
+                                 attempts=outbox.c.attempts + 1, next_attempt_at=next_attempt_at)
+
+    def mark_dropped(self, outbox_id: int, lease: float) -> bool:
+        return self._finish_send(outbox_id, lease, status="dropped")
+
+    def _finish_send(self, outbox_id: int, lease: float, **values: Any) -> bool:
+        """Only the holder of the lease writes the outcome (compare-and-set on lease_until)."""
         with self.engine.begin() as conn:
-            conn.execute(
-                outbox.update().where(outbox.c.id == outbox_id).values(status="dropped", lease_until=None)
-            )
+            return bool(conn.execute(outbox.update().where(outbox.c.id == outbox_id)
+                                     .where(outbox.c.lease_until == lease)
+                                     .values(lease_until=None, **values)).rowcount)
 
     def record_delivery(self, twilio_sid: str, status: str) -> bool:
         with self.engine.begin() as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
 import socket
@@ -20,6 +21,7 @@ from twilio.request_validator import RequestValidator
 
 from bot import fake_twilio
 from bot.app import init_app
+from bot.logsafe import configure_logging
 from bot.run import Child, children, start, stop
 from bot.settings import ROOT, Settings
 
@@ -122,6 +124,19 @@ async def gateway_factory(aiohttp_client: Any, var_dir: Path, twilio: Any) -> An
         return client, settings, app
 
     return build
+
+
+@pytest.fixture
+def gateway_logs(var_dir: Path) -> Iterator[Path]:
+    """The gateway's own logging, as `bot.app.main` configures it, into var_dir/logs."""
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    configure_logging(None, log_dir=var_dir / "logs")
+    yield var_dir / "logs"
+    for handler in [h for h in root.handlers if h not in before]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
 
 
 # -- the real Rasa stack, once per test session ------------------------------------
