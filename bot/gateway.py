@@ -53,6 +53,10 @@ class _Writes:
 class _Turn:
     late: bool = False
     duplicate: bool = False
+    # What went to Rasa (text, metadata), once known; and, once she got the static answer,
+    # the task persisting the fact that a real answer is owed (its pending row's id).
+    to_rasa: Optional[tuple[str, dict]] = None
+    owed: Optional["asyncio.Task[Optional[int]]"] = None
     writes: _Writes = field(default_factory=_Writes)
     reply: "asyncio.Future[list[str]]" = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     sent: asyncio.Event = field(default_factory=asyncio.Event)  # the answer has left
@@ -150,8 +154,12 @@ class Gateway:
                 if turn.reply.done():
                     texts = turn.reply.result()
                 else:
-                    # Past the budget: answer now with the numbers, the real answer follows by REST.
+                    # Past the budget: answer now with the numbers, the real answer follows by
+                    # REST. That an answer is owed is written first: if this gateway dies before
+                    # Rasa answers, another one (or this one restarted) asks Rasa again.
                     turn.late = True
+                    turn.owed = asyncio.create_task(self._owe(conv_id, msg, turn))
+                    await asyncio.shield(turn.owed)
                     self.metrics.inc("salama_late_replies_total", channel=channel)
                     texts = [self.texts.get("static_fallback", detect(msg.body))]
             if send is not None:
@@ -190,6 +198,8 @@ class Gateway:
                     await turn.sent.wait()
                 if not turn.duplicate:
                     await self._finish(msg, conv_id, turn, texts)  # ...then this is written
+                if turn.late and not turn.duplicate:
+                    await self._pay_owed(conv_id, turn, texts)
                 if turn.writes.notify:
                     await self._notify(conv_id)
         except Exception:
@@ -198,8 +208,27 @@ class Gateway:
             if not turn.reply.done():
                 turn.reply.set_result([self.texts.get("static_fallback", detect(msg.body))])
             return
-        if turn.late and texts and not turn.duplicate:
+
+    async def _owe(self, conv_id: str, msg: Inbound, turn: _Turn) -> Optional[int]:
+        """Persist her message as owed an answer (a pending row marked with its MessageSid)."""
+        text, metadata = turn.to_rasa or (msg.body, {"channel": msg.channel, "language": detect(msg.body)})
+        metadata = dict(metadata, owed_sid=msg.message_sid or "-")
+        try:
+            return await self.store.run(self.store.add_pending, conv_id, self.vault.encrypt(text),
+                                        self.vault.encrypt(json.dumps(metadata)))
+        except Exception:
+            log.exception("could not record an owed answer conversation=%s", conv_id)
+            self.metrics.inc("salama_failures_total", component="store")
+            return None
+
+    async def _pay_owed(self, conv_id: str, turn: _Turn, texts: list[str]) -> None:
+        """A late answer goes out by REST, then the owed mark goes: a crash in between sends
+        it twice (at least once), never zero times. Under the conversation's lock."""
+        if texts:
             await self._send_later(conv_id, texts)
+        owed_id = await turn.owed if turn.owed is not None else None
+        if owed_id is not None:
+            await self.store.run(self.store.delete_pending, owed_id)
 
     async def _finish(self, msg: Inbound, conv_id: str, turn: _Turn, texts: list[str]) -> None:
         """The turn's writes after Rasa (conversation fields, the bot's transcript lines, the
@@ -284,8 +313,9 @@ class Gateway:
         if msg.num_media and not body:
             return self._with_first_contact([self.texts.get("media_only", language)], is_new, language)
 
-        text, metadata = self._to_rasa(msg, body, conv, language)
-        earlier, rasa_up = await self._flush_pending(conv_id, msg.channel, language, start.pending)
+        text, metadata = turn.to_rasa = self._to_rasa(msg, body, conv, language)
+        earlier, rasa_up = await self._flush_pending(conv_id, msg.channel, language, start.pending,
+                                                     skip_sid=msg.message_sid)
         texts = (await self._ask_rasa(conv_id, text, metadata, msg.channel, language, turn.writes)
                  if rasa_up else None)
         if texts is None:
@@ -326,14 +356,20 @@ class Gateway:
         return reply.messages
 
     async def _flush_pending(self, conv_id: str, channel: str, language: str,
-                             rows: Optional[list[dict]] = None) -> tuple[list[str], bool]:
-        """Give Rasa the messages it missed while down, oldest first. Returns their answers
-        and whether Rasa took them all. Call with the conversation's lock held."""
+                             rows: Optional[list[dict]] = None,
+                             skip_sid: str = "") -> tuple[list[str], bool]:
+        """Give Rasa the messages it missed while down or whose answer is owed (a gateway
+        died before sending it), oldest first. Returns their answers and whether Rasa took
+        them all. Call with the conversation's lock held. `skip_sid`: the message this turn
+        is answering itself (its own owed mark)."""
         answers: list[str] = []
         if rows is None:
             rows = await self.store.run(self.store.pending_for, conv_id)
         for row in rows:
             metadata = json.loads(self.vault.decrypt(row["metadata_enc"]))
+            if skip_sid and metadata.pop("owed_sid", None) == skip_sid:
+                continue
+            metadata.pop("owed_sid", None)
             texts = await self._ask_rasa(conv_id, self.vault.decrypt(row["text_enc"]), metadata,
                                          channel, language)
             if texts is None:

@@ -588,10 +588,12 @@ class Store:
             )
 
     # -- messages Rasa has not seen yet (it was down) -----------------------------------
-    def add_pending(self, conversation_id: str, text_enc: bytes, metadata_enc: bytes) -> None:
+    def add_pending(self, conversation_id: str, text_enc: bytes, metadata_enc: bytes) -> int:
         with self.engine.begin() as conn:
-            conn.execute(pending.insert().values(conversation_id=conversation_id, text_enc=text_enc,
-                                                 metadata_enc=metadata_enc, created_at=time.time()))
+            result = conn.execute(pending.insert().values(
+                conversation_id=conversation_id, text_enc=text_enc, metadata_enc=metadata_enc,
+                created_at=time.time()))
+            return int(result.inserted_primary_key[0])
 
     def pending_for(self, conversation_id: str) -> list[dict]:
         with self.engine.connect() as conn:

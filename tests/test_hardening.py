@@ -189,3 +189,74 @@ async def test_quick_exit_during_a_handoff_silences_the_counsellor(gateway_facto
     await app[GATEWAY].send_later(conv_id, "Vous êtes là ?", sender="counsellor", counsellor="amina")
     await asyncio.sleep(0.5)
     assert len(twilio.messages) == before
+
+
+# -- a late answer is owed in writing before the static answer leaves ------------------------
+@pytest.mark.integration
+async def test_a_late_answer_survives_the_gateway_dying_before_rasa_answers(
+        stack, gateway_factory, twilio, aiohttp_server):
+    from aiohttp import web
+
+    stuck = asyncio.Event()
+
+    async def never_answers(request: web.Request) -> web.Response:
+        stuck.set()
+        await asyncio.sleep(3600)  # this gateway "dies" while Rasa thinks
+        return web.json_response([])
+
+    slow = web.Application()
+    slow.router.add_post("/webhooks/rest/webhook", never_answers)
+    slow_rasa = await aiohttp_server(slow)
+    client, settings, dying = await gateway_factory(**dict(
+        stack.gateway_settings(), rasa_url=str(slow_rasa.make_url("")).rstrip("/"),
+        reply_budget_s=0.3, rasa_timeout_s=3600))
+    phone = Phone(client, settings, "+212600000456")
+    static = await phone.send("je cherche un centre à Oujda")
+    assert "19" in static[-1] and "8350" in static[-1]  # the numbers at once
+    assert stuck.is_set()
+    conv_id = dying[GATEWAY].vault.pseudonym(phone.address)
+    assert len(dying[STORE].pending_for(conv_id)) == 1  # the owed answer is on disk
+    # Another gateway (or this one restarted) on the same store, with a working Rasa.
+    _, _, healthy = await gateway_factory(**stack.gateway_settings(), salama_secret=settings.salama_secret)
+    await healthy[GATEWAY].retry_pending()  # (its periodic job may have done it already)
+    sent = [m for m in twilio.messages if m["to"] == phone.address]
+    for _ in range(100):
+        if sent:
+            break
+        await asyncio.sleep(0.05)
+        sent = [m for m in twilio.messages if m["to"] == phone.address]
+    assert sent, "the owed answer went out by REST"
+    assert healthy[STORE].pending_for(conv_id) == []
+    for task in list(dying[GATEWAY]._background):
+        task.cancel()
+
+
+@pytest.mark.integration
+async def test_a_late_answer_is_sent_once_and_owes_nothing_after(stack, gateway_factory, twilio):
+    client, settings, app = await gateway_factory(**stack.gateway_settings(), reply_budget_s=0.001)
+    phone = Phone(client, settings, "+212600000457")
+    assert await phone.send("mon mari me frappe")
+    await app[GATEWAY].drain()
+    conv_id = app[GATEWAY].vault.pseudonym(phone.address)
+    assert app[STORE].pending_for(conv_id) == []
+    assert await app[GATEWAY].retry_pending() == 0
+    await asyncio.sleep(0.5)
+    assert len([m for m in twilio.messages if m["to"] == phone.address]) >= 1
+
+
+async def test_metrics_are_typed_prometheus_families(gateway_factory):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    client, settings, app = await gateway_factory()
+    phone = Phone(client, settings, "+212600000123")
+    await phone.send("bonjour")
+    await client.post("/twilio/messages", data={"Body": "x"}, headers={"X-Twilio-Signature": "bad"})
+    resp = await client.get("/metrics")
+    assert resp.headers["Content-Type"].startswith("text/plain; version=")
+    families = {f.name: f for f in text_string_to_metric_families(await resp.text())}
+    assert families["salama_messages_in"].type == "counter"
+    assert families["salama_reply_seconds"].type == "histogram"
+    assert families["salama_outbox_backlog"].type == "gauge"
+    assert all(f.type != "unknown" for f in families.values())
+    rejected = [s for s in families["salama_rejected_webhooks"].samples if s.name.endswith("_total")]
+    assert rejected and rejected[0].labels == {"reason": "signature"}
