@@ -80,15 +80,16 @@ def revision(conn: Connection) -> Optional[str]:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(url: str) -> tuple[Optional[str], str]:
-    """Bring the gateway store at `url` to the newest revision; returns (before, after)."""
+def upgrade(url: str, target: str = "head") -> tuple[Optional[str], str]:
+    """Bring the gateway store at `url` to the newest revision (or `target`); returns
+    (before, after)."""
     with locked(url) as conn:
         before = revision(conn)
         if before is None and _made_before_migrations(conn):
             _check_baseline(conn)
             command.stamp(alembic_config(conn), BASELINE)
             before = BASELINE
-        command.upgrade(alembic_config(conn), "head")
+        command.upgrade(alembic_config(conn), target)
         after = revision(conn)
     assert after is not None
     return before, after

@@ -47,7 +47,7 @@ def _differences(url: str) -> list:
 def _made_before_migrations(url: str) -> None:
     """A store as the last version without migrations left it: the baseline's tables, no
     revision stamped, and rows of hers in them (written with the baseline's columns)."""
-    upgrade(url)
+    upgrade(url, BASELINE)
     engine = sa.create_engine(url, future=True)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE alembic_version"))
