@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 from bot.migrate import BASELINE, create_tracker_table, include_object, upgrade
 from bot.settings import ROOT
 from bot.store import SchemaMismatch, Store, metadata, schema_head
-from tests.conftest import empty_postgres_database
+from tests.conftest import empty_postgres_database, free_port
 
 KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -176,3 +176,15 @@ def test_the_tracker_table_is_rasas_and_is_created_once(tmp_path):
         columns = {c["name"] for c in sa.inspect(conn).get_columns("events")}
     engine.dispose()
     assert columns == {c.name for c in SQLTrackerStore.SQLEvent.__table__.columns}
+
+
+def test_the_gateway_process_refuses_to_start_on_an_empty_store_and_says_what_to_run(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SALAMA_LOCAL_MODE="1", SALAMA_VAR_DIR=str(tmp_path),
+               SALAMA_SECRET="a-test-secret-of-enough-length", GATEWAY_PORT=str(free_port()))
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "bot.app"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("bot.store.SchemaMismatch: the store at sqlite:///") and "python -m bot.migrate" in last
+    assert "Unclosed" not in done.stderr
