@@ -14,7 +14,7 @@ export SALAMA_LOCAL_MODE ?= $(if $(TWILIO_AUTH_TOKEN),0,1)
 TRAINING_INPUTS := $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
 	config.yml domain.yml $(wildcard components/*.py)
 
-.PHONY: help install services train run run-scaled shell test test-fast validate eval bench purge clean
+.PHONY: help install services train migrate run run-scaled shell test test-fast validate eval bench purge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 14
@@ -36,7 +36,10 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 
 train: $(MODEL) ## train the Rasa model into models/ (skipped when nothing changed)
 
-run: $(MODEL) ## start actions, Rasa and the gateway (Ctrl-C stops all)
+migrate: install ## create or upgrade the schema (make run does it first; DATABASE_URL=... for a server)
+	$(PY) -m bot.migrate $(ARGS)
+
+run: $(MODEL) ## migrate, then start actions, Rasa and the gateway (Ctrl-C stops all)
 	$(PY) -m bot.run
 
 shell: install ## chat through the gateway like a phone (ARGS="--sms" to be an SMS user)

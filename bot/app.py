@@ -73,8 +73,8 @@ async def metrics(request: web.Request) -> web.Response:
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     """Owns the HTTP session, the store, the outbox sender and the periodic jobs."""
     settings = app[SETTINGS]
+    store = Store(settings.store_url)  # first: it refuses to start on a schema that is behind
     session = aiohttp.ClientSession()
-    store = Store(settings.store_url)
     vault = settings.vault()
     metrics = app[METRICS]
     rasa = RasaClient(session, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)

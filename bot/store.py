@@ -4,6 +4,9 @@ SQLAlchemy Core on SQLite (default, WAL mode) or PostgreSQL (DATABASE_URL). Call
 synchronous and short; the gateway runs them in a thread (`Store.run`). Text and
 addresses are stored encrypted by the caller (see bot.crypto.Vault): this module never
 sees clear text it could leak.
+
+The tables below are the newest schema; bot/migrations/ creates and upgrades databases to it
+(`python -m bot.migrate`, docs/MIGRATIONS.md). A Store only checks the revision.
 """
 from __future__ import annotations
 
@@ -17,11 +20,14 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
 import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 T = TypeVar("T")
 STORE_THREADS = 4
+MIGRATIONS = Path(__file__).with_name("migrations")
 metadata = sa.MetaData()
 
 conversations = sa.Table(
@@ -132,7 +138,15 @@ pending = sa.Table(
 
 
 class SchemaMismatch(RuntimeError):
-    """The database's tables do not match this version's."""
+    """The database's schema is not the one this version needs."""
+
+
+@functools.lru_cache(maxsize=1)
+def schema_head() -> str:
+    """The newest revision in bot/migrations/: the schema this code needs."""
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None, "bot/migrations/versions/ holds no migration"
+    return head
 
 
 @dataclass
@@ -265,20 +279,24 @@ class Store:
         # malloc arenas (see bot.malloc), and a store call is short.
         self._threads = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="store")
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
-        self._check_schema()
+        try:
+            self._check_schema()
+        except BaseException:
+            self.close()
+            raise
 
     def _check_schema(self) -> None:
-        """Fail at start-up, clearly, on tables made by another version of this code."""
-        inspector = sa.inspect(self.engine)
-        for table in metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            missing = [c.name for c in table.columns if c.name not in present]
-            if missing:
-                raise SchemaMismatch(
-                    f"table {table.name} lacks column(s) {', '.join(missing)}: the store at "
-                    f"{self.engine.url.render_as_string(hide_password=True)} was made by another "
-                    "version of Salama (no migrations yet: move it aside, or `make clean` locally)")
+        """Fail at start-up, clearly, unless the database is at this version's revision: the
+        schema is created and upgraded by `python -m bot.migrate`, never by a running process
+        (several start together and would race)."""
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != schema_head():
+            found = f"at revision {current}" if current else "not migrated (empty, or made before migrations)"
+            raise SchemaMismatch(
+                f"the store at {self.engine.url.render_as_string(hide_password=True)} is {found}; this "
+                f"version needs revision {schema_head()}: run `python -m bot.migrate` first "
+                "(`make run` and `make run-scaled` do)")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one store call in one of the store's threads, off the event loop."""
