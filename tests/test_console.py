@@ -582,15 +582,21 @@ async def test_a_reply_after_her_quick_exit_or_stop_is_refused_not_silently_drop
 
 
 # -- notes, release, audit -------------------------------------------------------------------------
-async def test_notes_stay_internal(gateway_factory, twilio):
+async def test_notes_stay_internal_and_only_the_counsellor_who_has_her_adds_them(gateway_factory, twilio):
     client, settings, app, (amina, salma) = await console(gateway_factory, "amina", "salma")
     _, conv_id = await waiting(client, settings, app)
+    unclaimed = await salma.act(conv_id, "notes", {"text": "avant de la prendre"})
+    assert unclaimed.status == 409 and (await unclaimed.json())["code"] == "not_claimed"
+    await amina.act(conv_id, "claim")
+    other = await salma.act(conv_id, "notes", {"text": "sur la conversation d'Amina"})
+    assert other.status == 409 and (await other.json())["code"] == "claimed_by_other"
     note = "Elle a peur de son beau-frère ; rappeler le 8350."
-    resp = await salma.act(conv_id, "notes", {"text": note})
+    resp = await amina.act(conv_id, "notes", {"text": note})
     assert resp.status == 201
-    detail = await amina.conversation(conv_id)
-    assert [(n["counsellor"], n["text"]) for n in detail["notes"]] == [("salma", note)]
+    detail = await salma.conversation(conv_id)  # every counsellor reads them
+    assert [(n["counsellor"], n["text"]) for n in detail["notes"]] == [("amina", note)]
     assert all(m["text"] != note for m in detail["messages"])
+    assert [r for r in audit_rows(app) if r[0] == "note"] == [("note", "amina", conv_id)]
     await asyncio.sleep(0.3)
     assert twilio.messages == []
 

@@ -167,7 +167,7 @@ async def template(request: web.Request) -> web.Response:
 async def note(request: web.Request) -> web.Response:
     app, me = request.app, current(request).username
     text = _text(await json_body(request), 4000)
-    conv = await _handed(request, acting=True)
+    conv = await _mine(request, me)  # notes belong to the counsellor who has her
     store = app[STORE]
     await store.run(store.add_note, conv.id, me, app[VAULT].encrypt(text))
     await _record(app, "note", me, conv.id)

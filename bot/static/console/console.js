@@ -354,7 +354,7 @@ function renderConversation() {
 
   $("claim").hidden = c.status !== "waiting";
   $("release").hidden = $("close").hidden = !mine;
-  $("reply-form").hidden = !mine;
+  $("reply-form").hidden = $("note-form").hidden = !mine;  // notes too: only on her own
   const owner = $("conv-owner");
   owner.hidden = c.status !== "active" || mine;
   owner.textContent = t("owner_other", { name: c.counsellor || "" });
