@@ -694,6 +694,59 @@ async def test_page_is_served_by_the_gateway_with_no_external_asset(gateway_fact
     assert 'dir: "auto"' in js, "message bubbles take the direction of their own text"
 
 
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options",
+                    "Referrer-Policy", "Cache-Control", "Strict-Transport-Security")
+
+
+async def test_every_console_response_carries_the_security_headers_errors_included(gateway_factory):
+    client, settings, _, (amina,) = await console(gateway_factory, "amina")
+    answers = {
+        "page": await client.get("/console"),
+        "redirect": await client.get("/console/", allow_redirects=False),
+        "unknown page": await client.get("/console/nothing-here"),
+        "unknown asset": await client.get("/console/static/missing.js"),
+        "wrong method": await client.put("/console"),
+        "api 404": await amina.get("/console/api/nothing"),
+        "api 401": await client.get("/console/api/session"),
+        "api 405": await client.get("/console/api/login"),
+        "login refused": await client.post("/console/api/login", json={"username": "x", "password": "y"}),
+    }
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/console/ws", headers={"Origin": "https://evil.example"})
+    assert refused.value.status == 403
+    answers["websocket refused"] = refused.value
+    for what, resp in answers.items():
+        missing = [h for h in SECURITY_HEADERS if h not in resp.headers]
+        assert not missing, (what, resp.status, missing)
+        assert resp.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert answers["unknown page"].status == 404 and answers["wrong method"].status == 405
+    assert "frame-ancestors 'none'" in answers["unknown asset"].headers["Content-Security-Policy"]
+    webhook = await client.get("/healthz")
+    assert "Content-Security-Policy" not in webhook.headers, "Twilio's side is not a page"
+    assert "Strict-Transport-Security" not in (await client.get("/consoled")).headers
+
+
+async def test_an_unexpected_failure_in_the_console_still_carries_the_headers(aiohttp_client, var_dir):
+    from bot.app import init_app
+    from tests.conftest import make_settings
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    app = init_app(make_settings(var_dir))
+    app.router.add_get("/console/broken", broken)
+    resp = await (await aiohttp_client(app)).get("/console/broken")
+    assert resp.status == 500
+    assert not [h for h in SECURITY_HEADERS if h not in resp.headers]
+
+
+async def test_no_hsts_when_the_public_url_is_plain_http(gateway_factory):
+    client, _, _, _ = await console(gateway_factory, public_base_url="http://127.0.0.1:8080")
+    resp = await client.get("/console")
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in resp.headers
+
+
 ALLOWED_NUMBERS = {"8350", "19", "112", "177", "15", "141", "103", "13", "2018", "24"}
 
 
