@@ -15,6 +15,7 @@ from urllib.error import URLError
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
+from bot.console.accounts import MIN_PASSWORD
 from bot.settings import ROOT, Settings
 
 PY = sys.executable
@@ -113,6 +114,15 @@ def stop(kids: list[Child], timeout: float = 15.0) -> None:
     print("salama: all stopped", flush=True)
 
 
+def console_hint(settings: Settings, scaled: bool = False) -> str:
+    """How to reach the console and get an account, printed once the gateway is up."""
+    # make run-scaled's gateways use PostgreSQL unless DATABASE_URL says otherwise.
+    make = "make counsellor NAME=yourname" + (f" DATABASE_URL={settings.database_url}" if scaled else "")
+    return (f"salama: counsellor console: {settings.public_base_url}/console (open exactly this "
+            f"address). No account yet? In another terminal: {make} (asks for a password, "
+            f"{MIN_PASSWORD} characters or more), then log in with that name and password.")
+
+
 def wait_healthy(url: str, timeout: float) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -177,8 +187,8 @@ def main() -> int:
         if not announced and wait_healthy(health, 0.5):
             announced = True
             print(f"salama: ready. Webhook: {settings.public_base_url}/twilio/messages  "
-                  f"Health: {health}  Console: {settings.public_base_url}/console  "
-                  f"Chat: make shell", flush=True)
+                  f"Health: {health}  Chat: make shell", flush=True)
+            print(console_hint(settings, scaled=bool(args.scaled)), flush=True)
         time.sleep(0.5)
     stop(kids)
     return status

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from bot.appkeys import GATEWAY, STORE
 from bot.console import accounts, cli, login
 from bot.console.canned import load_canned
+from bot.run import console_hint
 from bot.settings import ROOT
 from bot.store import Store, audit, counsellors, sessions
 from tests.conftest import Phone, sent_to
@@ -28,6 +29,7 @@ PASSWORD = "correct horse battery staple"
 HER = "whatsapp:+212600000001"
 COOKIE = "salama_console"
 OWASP_N = accounts.SCRYPT_N  # the real cost, checked below
+POSTGRES_SERVER = "postgresql://root@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -153,6 +155,80 @@ def test_python_m_bot_console_add_counsellor_reads_the_password_from_stdin(var_d
         assert stored.startswith("scrypt$131072$8$1$") and accounts.check_password(PASSWORD, stored)
     finally:
         store.close()
+
+
+def make_counsellor(env: dict[str, str], name: str, password: str = PASSWORD,
+                    *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", "--no-print-directory", "counsellor", f"NAME={name}", *extra],
+                          cwd=ROOT, env=env, input=password + "\n", capture_output=True, text=True,
+                          timeout=120)
+
+
+def clean_env(var_dir: Any, **values: str) -> dict[str, str]:
+    """The environment of someone who just ran `make run` on a fresh machine: nothing set."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SALAMA_LOCAL_MODE", "TWILIO_AUTH_TOKEN", "DATABASE_URL", "REDIS_URL",
+                        "SALAMA_SECRET", "PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return {**env, "SALAMA_VAR_DIR": str(var_dir), **values}
+
+
+def test_make_counsellor_works_in_local_mode_with_nothing_configured(var_dir):
+    bare = subprocess.run([sys.executable, "-m", "bot.console", "add-counsellor", "amina"], cwd=ROOT,
+                          env={**clean_env(var_dir), "PYTHONPATH": str(ROOT)}, input=PASSWORD + "\n",
+                          capture_output=True, text=True, timeout=120)
+    assert bare.returncode == 2 and "TWILIO_AUTH_TOKEN is required" in bare.stderr, "what make fixes"
+    done = make_counsellor(clean_env(var_dir), "amina")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "counsellor amina created" and PASSWORD not in done.stdout + done.stderr
+    store = Store(f"sqlite:///{var_dir / 'gateway.db'}")  # where `make run` keeps the gateway store
+    try:
+        assert accounts.check_password(PASSWORD, accounts.password_hash(store, "amina"))
+    finally:
+        store.close()
+    usage = subprocess.run(["make", "-s", "counsellor"], cwd=ROOT, env=clean_env(var_dir), capture_output=True,
+                           text=True, timeout=60)
+    assert usage.returncode != 0 and "make counsellor NAME=" in usage.stderr
+    changed = make_counsellor(clean_env(var_dir), "amina", "another long password", "ACTION=set-password")
+    assert changed.returncode == 0 and "sessions ended" in changed.stdout
+
+
+@pytest.mark.postgres
+def test_make_counsellor_uses_a_real_configurations_store(var_dir):
+    """With a Twilio token and DATABASE_URL set (a real deployment), the account lands in PostgreSQL."""
+    name = f"salama_{secrets.token_hex(6)}"
+    admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        env = clean_env(var_dir, TWILIO_AUTH_TOKEN="a-real-looking-token-0123456789", DATABASE_URL=url,
+                        SALAMA_SECRET="a-test-secret-of-enough-length")
+        done = make_counsellor(env, "salma")
+        assert done.returncode == 0, done.stderr
+        store = Store(url)
+        try:
+            assert accounts.check_password(PASSWORD, accounts.password_hash(store, "salma"))
+        finally:
+            store.close()
+        assert not (var_dir / "gateway.db").exists(), "not in the local SQLite store"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def test_make_run_says_where_the_console_is_and_how_to_get_an_account(var_dir):
+    from tests.conftest import make_settings
+
+    hint = console_hint(make_settings(var_dir))
+    assert "https://salama.example.org/console" in hint and "make counsellor NAME=" in hint
+    scaled = make_settings(var_dir, database_url="postgresql://root@127.0.0.1:5432/test")
+    assert "make counsellor NAME=yourname DATABASE_URL=postgresql://root@127.0.0.1:5432/test" in \
+        console_hint(scaled, scaled=True)
+    run = (ROOT / "bot" / "run.py").read_text()
+    assert "print(console_hint(settings" in run, "printed once the gateway is ready"
 
 
 async def test_login_sets_an_httponly_strict_secure_cookie_and_stores_only_its_hash(gateway_factory):

@@ -1,4 +1,4 @@
-"""`python -m bot.console add-counsellor NAME`: manage counsellor accounts (password on stdin)."""
+"""Manage counsellor accounts (`make counsellor NAME=...`); the password comes on stdin."""
 from __future__ import annotations
 
 import argparse
