@@ -138,9 +138,15 @@ class Limiter:
         wait = pair_delay(count) - (PAIR_MEMORY_S - left) if count else 0.0
         if wait > 0:
             return wait
-        for key, limit in ((self.key("address", address), PER_ADDRESS), (self.key("overall"), OVERALL)):
-            if await self.counters.hit(key, WINDOW_S, sliding=False) > limit:
-                return max((await self.counters.peek(key))[1], 1.0)
+        windows = ((self.key("address", address), PER_ADDRESS), (self.key("overall"), OVERALL))
+        for key, limit in windows:
+            count, left = await self.counters.peek(key)
+            if count >= limit:
+                return max(left, 1.0)
+        # Counted only once admitted, so that refused tries (from however many addresses)
+        # create no counter; concurrent tries may pass a limit by the few in flight.
+        for key, _ in windows:
+            await self.counters.hit(key, WINDOW_S, sliding=False)
         return 0.0
 
     async def failed(self, name: str, address: str) -> None:
