@@ -116,11 +116,12 @@ def stop(kids: list[Child], timeout: float = 15.0) -> None:
 
 def console_hint(settings: Settings, scaled: bool = False) -> str:
     """How to reach the console and get an account, printed once the gateway is up."""
-    # make run-scaled's gateways use PostgreSQL unless DATABASE_URL says otherwise.
-    make = "make counsellor NAME=yourname" + (f" DATABASE_URL={settings.database_url}" if scaled else "")
+    make = "make counsellor NAME=yourname"
+    if scaled and settings.database_url == SCALED_DATABASE_URL:
+        make += f" DATABASE_URL={SCALED_DATABASE_URL}"  # what run-scaled chose (no password in it)
     return (f"salama: counsellor console: {settings.public_base_url}/console (open exactly this "
-            f"address). No account yet? In another terminal: {make} (asks for a password, "
-            f"{MIN_PASSWORD} characters or more), then log in with that name and password.")
+            f"address). No account yet? In another terminal, with the same settings: {make} "
+            f"(asks for a password, {MIN_PASSWORD} characters or more), then log in with it.")
 
 
 def wait_healthy(url: str, timeout: float) -> bool:

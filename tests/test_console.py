@@ -225,8 +225,10 @@ def test_make_run_says_where_the_console_is_and_how_to_get_an_account(var_dir):
     hint = console_hint(make_settings(var_dir))
     assert "https://salama.example.org/console" in hint and "make counsellor NAME=" in hint
     scaled = make_settings(var_dir, database_url="postgresql://root@127.0.0.1:5432/test")
-    assert "make counsellor NAME=yourname DATABASE_URL=postgresql://root@127.0.0.1:5432/test" in \
+    assert "make counsellor NAME=yourname DATABASE_URL=postgresql://root@127.0.0.1:5432/test " in \
         console_hint(scaled, scaled=True)
+    secret = make_settings(var_dir, database_url="postgresql://salama:s3cret@db.example/salama")
+    assert "s3cret" not in console_hint(secret, scaled=True), "a password in DATABASE_URL is never printed"
     run = (ROOT / "bot" / "run.py").read_text()
     assert "print(console_hint(settings" in run, "printed once the gateway is ready"
 
