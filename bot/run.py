@@ -16,6 +16,7 @@ from urllib.error import URLError
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
+from bot.console.accounts import MIN_PASSWORD
 from bot.settings import ROOT, Settings
 
 PY = sys.executable
@@ -126,6 +127,16 @@ def stop(kids: list[Child], timeout: float = 15.0) -> None:
     print("salama: all stopped", flush=True)
 
 
+def console_hint(settings: Settings, scaled: bool = False) -> str:
+    """How to reach the console and get an account, printed once the gateway is up."""
+    make = "make counsellor NAME=yourname"
+    if scaled and settings.database_url == SCALED_DATABASE_URL:
+        make += f" DATABASE_URL={SCALED_DATABASE_URL}"  # what run-scaled chose (no password in it)
+    return (f"salama: counsellor console: {settings.public_base_url}/console (open exactly this "
+            f"address). No account yet? In another terminal, with the same settings: {make} "
+            f"(asks for a password, {MIN_PASSWORD} characters or more), then log in with it.")
+
+
 def wait_healthy(url: str, timeout: float) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -196,8 +207,8 @@ def main() -> int:
         if not announced and wait_healthy(health, 0.5):
             announced = True
             print(f"salama: ready. Webhook: {settings.public_base_url}/twilio/messages  "
-                  f"Health: {health}  Console: {settings.public_base_url}/console  "
-                  f"Chat: make shell", flush=True)
+                  f"Health: {health}  Chat: make shell", flush=True)
+            print(console_hint(settings, scaled=bool(args.scaled)), flush=True)
         time.sleep(0.5)
     stop(kids)
     return status

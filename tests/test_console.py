@@ -6,25 +6,38 @@ import io
 import logging
 import os
 import re
+import secrets
 import subprocess
 import sys
+import threading
 import time
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
 
 from bot.appkeys import GATEWAY, STORE
-from bot.console import accounts, cli
+from bot.console import accounts, cli, login
 from bot.console.canned import load_canned
+from bot.run import console_hint
 from bot.settings import ROOT
-from bot.store import audit, counsellors, sessions
+from bot.store import Store, audit, counsellors, sessions
 from tests.conftest import Phone, sent_to
 
 PASSWORD = "correct horse battery staple"
 HER = "whatsapp:+212600000001"
 COOKIE = "salama_console"
+OWASP_N = accounts.SCRYPT_N  # the real cost, checked below
+POSTGRES_SERVER = "postgresql://root@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(autouse=True)
+def cheaper_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests hash at N=2^14 (50 ms) instead of 2^17 (0.5 s) to keep the suite fast; the
+    tests about the cost put the real one back (the CLI subprocess test always uses it)."""
+    monkeypatch.setattr(accounts, "SCRYPT_N", 2**14)
 
 
 class Counsellor:
@@ -35,8 +48,11 @@ class Counsellor:
         self.cookie: Optional[str] = None
         self.csrf: Optional[str] = None
 
-    async def login(self, password: str = PASSWORD) -> aiohttp.ClientResponse:
-        resp = await self.client.post("/console/api/login", json={"username": self.name, "password": password})
+    async def login(self, password: str = PASSWORD, address: Optional[str] = None) -> aiohttp.ClientResponse:
+        # The test client is on loopback: X-Forwarded-For stands for a proxy's client address.
+        headers = {"X-Forwarded-For": address} if address else {}
+        resp = await self.client.post("/console/api/login", json={"username": self.name, "password": password},
+                                      headers=headers)
         if resp.status == 200:
             self.cookie = resp.cookies[COOKIE].value
             self.csrf = (await resp.json())["csrf_token"]
@@ -103,14 +119,15 @@ def audit_rows(app: Any) -> list[tuple]:
 
 
 # -- accounts ------------------------------------------------------------------------------
-async def test_cli_stores_a_salted_scrypt_hash_and_refuses_weak_or_duplicate_accounts(gateway_factory):
+async def test_cli_stores_a_salted_scrypt_hash_and_refuses_weak_or_duplicate_accounts(gateway_factory, monkeypatch):
+    monkeypatch.setattr(accounts, "SCRYPT_N", OWASP_N)
     _, _, app = await gateway_factory()
     store = app[STORE]
     assert cli.run(store, "add-counsellor", "amina", io.StringIO(PASSWORD + "\n")) == "counsellor amina created"
     cli.run(store, "add-counsellor", "salma", io.StringIO(PASSWORD + "\n"))
     with store.engine.connect() as conn:
         hashes = dict(conn.execute(sa.select(counsellors.c.username, counsellors.c.password_hash)).all())
-    assert hashes["amina"].startswith("scrypt$16384$8$1$")
+    assert OWASP_N == 2**17 and hashes["amina"].startswith("scrypt$131072$8$1$"), "OWASP's minimum"
     assert PASSWORD not in hashes["amina"]
     assert hashes["amina"] != hashes["salma"], "each hash has its own salt"
     with pytest.raises(accounts.AccountError, match="already exists"):
@@ -132,13 +149,89 @@ def test_python_m_bot_console_add_counsellor_reads_the_password_from_stdin(var_d
     again = subprocess.run([sys.executable, "-m", "bot.console", "add-counsellor", "amina"], cwd=ROOT, env=env,
                            input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "already exists" in again.stderr
-    from bot.store import Store
-
     store = Store(f"sqlite:///{var_dir / 'gateway.db'}")
     try:
-        assert accounts.authenticate(store, "amina", PASSWORD).ok
+        stored = accounts.password_hash(store, "amina")
+        assert stored.startswith("scrypt$131072$8$1$") and accounts.check_password(PASSWORD, stored)
     finally:
         store.close()
+
+
+def make_counsellor(env: dict[str, str], name: str, password: str = PASSWORD,
+                    *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", "--no-print-directory", "counsellor", f"NAME={name}", *extra],
+                          cwd=ROOT, env=env, input=password + "\n", capture_output=True, text=True,
+                          timeout=120)
+
+
+def clean_env(var_dir: Any, **values: str) -> dict[str, str]:
+    """The environment of someone who just ran `make run` on a fresh machine: nothing set."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SALAMA_LOCAL_MODE", "TWILIO_AUTH_TOKEN", "DATABASE_URL", "REDIS_URL",
+                        "SALAMA_SECRET", "PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return {**env, "SALAMA_VAR_DIR": str(var_dir), **values}
+
+
+def test_make_counsellor_works_in_local_mode_with_nothing_configured(var_dir):
+    bare = subprocess.run([sys.executable, "-m", "bot.console", "add-counsellor", "amina"], cwd=ROOT,
+                          env={**clean_env(var_dir), "PYTHONPATH": str(ROOT)}, input=PASSWORD + "\n",
+                          capture_output=True, text=True, timeout=120)
+    assert bare.returncode == 2 and "TWILIO_AUTH_TOKEN is required" in bare.stderr, "what make fixes"
+    done = make_counsellor(clean_env(var_dir), "amina")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "counsellor amina created" and PASSWORD not in done.stdout + done.stderr
+    store = Store(f"sqlite:///{var_dir / 'gateway.db'}")  # where `make run` keeps the gateway store
+    try:
+        assert accounts.check_password(PASSWORD, accounts.password_hash(store, "amina"))
+    finally:
+        store.close()
+    usage = subprocess.run(["make", "-s", "counsellor"], cwd=ROOT, env=clean_env(var_dir), capture_output=True,
+                           text=True, timeout=60)
+    assert usage.returncode != 0 and "make counsellor NAME=" in usage.stderr
+    changed = make_counsellor(clean_env(var_dir), "amina", "another long password", "ACTION=set-password")
+    assert changed.returncode == 0 and "sessions ended" in changed.stdout
+
+
+@pytest.mark.postgres
+def test_make_counsellor_uses_a_real_configurations_store(tmp_path):
+    """With a Twilio token and DATABASE_URL set (a real deployment), the account lands in PostgreSQL."""
+    var_dir = tmp_path / "empty-var"  # not the migrated var_dir fixture: nothing local may appear
+    name = f"salama_{secrets.token_hex(6)}"
+    admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        env = clean_env(var_dir, TWILIO_AUTH_TOKEN="a-real-looking-token-0123456789", DATABASE_URL=url,
+                        SALAMA_SECRET="a-test-secret-of-enough-length")
+        done = make_counsellor(env, "salma")
+        assert done.returncode == 0, done.stderr
+        store = Store(url)
+        try:
+            assert accounts.check_password(PASSWORD, accounts.password_hash(store, "salma"))
+        finally:
+            store.close()
+        assert not (var_dir / "gateway.db").exists(), "not in the local SQLite store"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def test_make_run_says_where_the_console_is_and_how_to_get_an_account(var_dir):
+    from tests.conftest import make_settings
+
+    hint = console_hint(make_settings(var_dir))
+    assert "https://salama.example.org/console" in hint and "make counsellor NAME=" in hint
+    scaled = make_settings(var_dir, database_url="postgresql://root@127.0.0.1:5432/test")
+    assert "make counsellor NAME=yourname DATABASE_URL=postgresql://root@127.0.0.1:5432/test " in \
+        console_hint(scaled, scaled=True)
+    secret = make_settings(var_dir, database_url="postgresql://salama:s3cret@db.example/salama")
+    assert "s3cret" not in console_hint(secret, scaled=True), "a password in DATABASE_URL is never printed"
+    run = (ROOT / "bot" / "run.py").read_text()
+    assert "print(console_hint(settings" in run, "printed once the gateway is ready"
 
 
 async def test_login_sets_an_httponly_strict_secure_cookie_and_stores_only_its_hash(gateway_factory):
@@ -158,25 +251,197 @@ async def test_login_sets_an_httponly_strict_secure_cookie_and_stores_only_its_h
     assert (await me.json())["username"] == "amina"
 
 
-async def test_wrong_passwords_are_refused_then_the_account_locks_for_fifteen_minutes(gateway_factory):
+async def answers(person: Counsellor, password: str, address: str, count: int) -> list[tuple[int, dict]]:
+    return [(r.status, await r.json()) for r in [await person.login(password, address) for _ in range(count)]]
+
+
+async def test_a_failed_login_answers_the_same_whether_the_name_exists_or_not(gateway_factory):
     client, _, app, _ = await console(gateway_factory, "amina")
-    person = Counsellor(client, "amina")
-    unknown = await Counsellor(client, "nobody").login()
-    assert unknown.status == 401 and (await unknown.json())["code"] == "bad_credentials"
-    for _ in range(accounts.MAX_FAILURES - 1):
-        resp = await person.login("not the password")
-        assert resp.status == 401
-        assert "error" in await resp.json()
-    resp = await person.login("not the password")
-    assert resp.status == 429
-    body = await resp.json()
-    assert body["code"] == "locked" and 14 * 60 < body["retry_after"] <= 15 * 60 + 1
-    assert (await person.login(PASSWORD)).status == 429, "locked even with the right password"
-    store = app[STORE]
-    with store.engine.begin() as conn:  # fifteen minutes later
-        conn.execute(counsellors.update().values(locked_until=time.time() - 1))
-    assert (await person.login(PASSWORD)).status == 200
+    real = await answers(Counsellor(client, "amina"), "not the password", "198.51.100.1", 5)
+    unknown = await answers(Counsellor(client, "nobody"), "not the password", "198.51.100.2", 5)
+    assert real == unknown, "no name can be told from the answers"
+    assert [status for status, _ in real] == [401] * login.PAIR_FREE + [429, 429]
+    assert real[0][1] == {"error": "Wrong name or password.", "code": "bad_credentials"}
+    assert real[-1][1]["code"] == "too_many_attempts" and real[-1][1]["retry_after"] == 1
     assert ("login_failed", "amina", None) in audit_rows(app)
+    assert ("login_failed", "nobody", None) in audit_rows(app)
+
+
+def test_every_failure_costs_one_hash_at_todays_cost_known_name_or_not(monkeypatch):
+    """The time of an answer cannot tell names apart: count the scrypt calls and their cost."""
+    monkeypatch.setattr(accounts, "SCRYPT_N", OWASP_N)
+    calls: list[int] = []
+    real_scrypt = accounts.hashlib.scrypt
+
+    def counted(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(kwargs["n"])
+        return real_scrypt(*args, **kwargs)
+
+    monkeypatch.setattr(accounts.hashlib, "scrypt", counted)
+    current = accounts.hash_password(PASSWORD)
+    monkeypatch.setattr(accounts, "SCRYPT_N", 2**14)
+    old = accounts.hash_password(PASSWORD)
+    monkeypatch.setattr(accounts, "SCRYPT_N", OWASP_N)
+    calls.clear()
+    for stored in (None, current, old):  # unknown name, today's hash, a hash from before
+        assert not accounts.check_password("wrong", stored)
+        assert OWASP_N in calls, stored
+        calls.clear()
+    assert accounts.check_password(PASSWORD, current) and accounts.check_password(PASSWORD, old)
+
+
+async def test_an_attacker_slows_himself_down_but_does_not_lock_her_out(gateway_factory):
+    client, _, _, _ = await console(gateway_factory, "amina")
+    amina = Counsellor(client, "amina")
+    attacker = "203.0.113.9"
+    statuses = [s for s, _ in await answers(amina, "guess", attacker, login.PAIR_FREE + 2)]
+    assert statuses == [401] * login.PAIR_FREE + [429, 429]
+    assert (await amina.login(PASSWORD, attacker)).status == 429, "he waits, even with the right password"
+    assert (await amina.login(PASSWORD, "198.51.100.7")).status == 200, "she, elsewhere, does not wait"
+    # From one address, a second's wait (the backoff's first step) and she is in.
+    her_office = "198.51.100.8"
+    assert [s for s, _ in await answers(amina, "typo", her_office, login.PAIR_FREE + 1)][-1] == 429
+    await asyncio.sleep(1.1)
+    assert (await amina.login(PASSWORD, her_office)).status == 200
+    assert [s for s, _ in await answers(amina, "typo", her_office, login.PAIR_FREE)] == [401] * login.PAIR_FREE, \
+        "a success forgets her earlier failures"
+
+
+def test_the_backoff_doubles_up_to_a_minute():
+    assert [login.pair_delay(n) for n in range(8)] == [0, 0, 0, 1, 2, 4, 8, 16]
+    assert login.pair_delay(40) == login.PAIR_MAX_DELAY_S == 60
+
+
+async def test_one_address_gets_a_limited_number_of_password_checks_whatever_the_names(gateway_factory):
+    client, _, _, _ = await console(gateway_factory, "amina")
+    address = "203.0.113.10"
+    for i in range(login.PER_ADDRESS):
+        assert (await Counsellor(client, f"guess{i}").login("x", address)).status == 401
+    refused = await Counsellor(client, "amina").login(PASSWORD, address)
+    assert refused.status == 429 and 0 < (await refused.json())["retry_after"] <= login.WINDOW_S
+    assert (await Counsellor(client, "amina").login(PASSWORD, "198.51.100.11")).status == 200
+
+
+async def test_an_overall_limit_caps_password_checks_from_everywhere(gateway_factory, monkeypatch):
+    monkeypatch.setattr(login, "OVERALL", 5)
+    client, _, app, _ = await console(gateway_factory, "amina")
+    for i in range(4):  # amina's login in `console` was the first check of the window
+        assert (await Counsellor(client, f"guess{i}").login("x", f"203.0.113.{20 + i}")).status == 401
+    resp = await Counsellor(client, "guess").login("x", "203.0.113.40")
+    assert resp.status == 429 and (await resp.json())["code"] == "too_many_attempts"
+    counters = app[login.GATE].limiter.counters
+    kept = len(counters._items)
+    for i in range(30):  # refused tries from ever new addresses leave nothing behind
+        assert (await Counsellor(client, "guess").login("x", f"192.0.2.{i}")).status == 429
+    assert len(counters._items) == kept
+
+
+async def test_several_gateways_share_the_limits_through_redis(gateway_factory, monkeypatch):
+    monkeypatch.setattr(login, "PER_ADDRESS", 3)
+    shared = dict(redis_url=REDIS_URL, salama_secret=secrets.token_urlsafe(24))
+    one, _, app = await gateway_factory(**shared)
+    two, _, _ = await gateway_factory(**shared)
+    other, _, _ = await gateway_factory(redis_url=REDIS_URL)  # another deployment: its own counters
+    assert isinstance(app[login.GATE].limiter.counters, login.RedisCounters)
+    address = "203.0.113.50"
+    for client in (one, two, one):
+        assert (await Counsellor(client, "guess").login("x", address)).status == 401
+    assert (await Counsellor(two, "guess2").login("x", address)).status == 429
+    assert (await Counsellor(one, "guess3").login("x", address)).status == 429
+    assert (await Counsellor(other, "guess").login("x", address)).status == 401
+
+
+async def test_memory_and_redis_counters_behave_alike():
+    import redis.asyncio
+
+    prefix = f"salama:test:{secrets.token_hex(4)}:"
+    for counters in (login.MemoryCounters(), login.RedisCounters(REDIS_URL)):
+        try:
+            assert await counters.peek(prefix + "a") == (0, 0.0)
+            assert [await counters.hit(prefix + "a", 60, sliding=False) for _ in range(3)] == [1, 2, 3]
+            count, left = await counters.peek(prefix + "a")
+            assert count == 3 and 59 < left <= 60
+            await counters.hit(prefix + "b", 0.2, sliding=True)
+            await asyncio.sleep(0.15)
+            await counters.hit(prefix + "b", 0.2, sliding=True)  # a sliding hit re-arms the expiry
+            await asyncio.sleep(0.15)
+            assert (await counters.peek(prefix + "b"))[0] == 2
+            await asyncio.sleep(0.2)
+            assert await counters.peek(prefix + "b") == (0, 0.0)
+            await counters.forget(prefix + "a")
+            assert await counters.peek(prefix + "a") == (0, 0.0)
+        finally:
+            await counters.close()
+    client = redis.asyncio.from_url(REDIS_URL)
+    try:
+        assert not await client.keys(prefix + "*")
+    finally:
+        await client.close()
+        await client.connection_pool.disconnect()
+
+
+async def test_a_login_storm_waits_for_its_own_thread_not_for_hers(gateway_factory):
+    """Password checks run on the console's hashing thread: with that thread busy and its queue
+    full, further logins are refused at once and her webhook is answered as usual."""
+    client, settings, app, _ = await console(gateway_factory, "amina")
+    gate, release = app[login.GATE], threading.Event()
+    blocker = asyncio.ensure_future(gate.hasher.run(release.wait, 30))  # the thread is busy
+    try:
+        queued = [asyncio.ensure_future(Counsellor(client, f"guess{i}").login("x", f"203.0.113.{60 + i}"))
+                  for i in range(login.QUEUE)]
+        await asyncio.sleep(0.2)
+        assert not any(t.done() for t in queued), "they wait for the hashing thread"
+        busy = await Counsellor(client, "amina").login(PASSWORD, "198.51.100.60")
+        assert busy.status == 429 and (await busy.json())["retry_after"] == login.BUSY_RETRY_S
+        assert await Phone(client, settings).send("salam") != [], "her webhook does not wait"
+        assert not any(t.done() for t in queued)
+    finally:
+        release.set()
+        await blocker
+    assert [r.status for r in await asyncio.gather(*queued)] == [401] * login.QUEUE
+    assert (await Counsellor(client, "amina").login(PASSWORD, "198.51.100.60")).status == 200
+
+
+async def test_an_old_hash_is_replaced_at_owasps_cost_on_her_next_login(gateway_factory, monkeypatch):
+    client, _, app, _ = await console(gateway_factory, "amina")  # made at 2^14, as before
+    store = app[STORE]
+    old = accounts.password_hash(store, "amina")
+    assert old.startswith("scrypt$16384$")
+    monkeypatch.setattr(accounts, "SCRYPT_N", OWASP_N)
+    amina = Counsellor(client, "amina")
+    assert (await amina.login("not the password", "198.51.100.70")).status == 401
+    assert accounts.password_hash(store, "amina") == old, "a failure changes nothing"
+    assert (await amina.login(PASSWORD, "198.51.100.70")).status == 200
+    new = accounts.password_hash(store, "amina")
+    assert new.startswith("scrypt$131072$8$1$") and accounts.verify_password(PASSWORD, new)
+    assert (await amina.login(PASSWORD, "198.51.100.70")).status == 200
+
+
+def test_a_rehash_does_not_overwrite_a_password_changed_meanwhile(var_dir):
+    store = Store(f"sqlite:///{var_dir / 'gateway.db'}")
+    try:
+        accounts.add_counsellor(store, "amina", PASSWORD)
+        seen = accounts.password_hash(store, "amina")
+        accounts.set_password(store, "amina", "a brand new password")
+        accounts.replace_hash(store, "amina", seen, accounts.hash_password(PASSWORD))
+        assert accounts.check_password("a brand new password", accounts.password_hash(store, "amina"))
+    finally:
+        store.close()
+
+
+def test_the_client_address_is_the_peer_or_what_a_local_proxy_appended():
+    from aiohttp.test_utils import make_mocked_request
+
+    def address(peer: str, forwarded: Optional[str]) -> str:
+        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+        request = make_mocked_request("POST", "/console/api/login", headers=headers)
+        return login.client_address(request.clone(remote=peer))
+
+    assert address("192.0.2.1", None) == "192.0.2.1"
+    assert address("192.0.2.1", "203.0.113.5") == "192.0.2.1", "a remote client cannot choose its address"
+    assert address("127.0.0.1", "203.0.113.5") == "203.0.113.5"
+    assert address("127.0.0.1", "198.51.100.1, 203.0.113.5") == "203.0.113.5", "the proxy's entry, not his"
+    assert address("::1", "203.0.113.6") == "203.0.113.6"
 
 
 # -- guard: login, CSRF, Origin ---------------------------------------------------------------
@@ -401,15 +666,21 @@ async def test_a_reply_after_her_quick_exit_or_stop_is_refused_not_silently_drop
 
 
 # -- notes, release, audit -------------------------------------------------------------------------
-async def test_notes_stay_internal(gateway_factory, twilio):
+async def test_notes_stay_internal_and_only_the_counsellor_who_has_her_adds_them(gateway_factory, twilio):
     client, settings, app, (amina, salma) = await console(gateway_factory, "amina", "salma")
     _, conv_id = await waiting(client, settings, app)
+    unclaimed = await salma.act(conv_id, "notes", {"text": "avant de la prendre"})
+    assert unclaimed.status == 409 and (await unclaimed.json())["code"] == "not_claimed"
+    await amina.act(conv_id, "claim")
+    other = await salma.act(conv_id, "notes", {"text": "sur la conversation d'Amina"})
+    assert other.status == 409 and (await other.json())["code"] == "claimed_by_other"
     note = "Elle a peur de son beau-frère ; rappeler le 8350."
-    resp = await salma.act(conv_id, "notes", {"text": note})
+    resp = await amina.act(conv_id, "notes", {"text": note})
     assert resp.status == 201
-    detail = await amina.conversation(conv_id)
-    assert [(n["counsellor"], n["text"]) for n in detail["notes"]] == [("salma", note)]
+    detail = await salma.conversation(conv_id)  # every counsellor reads them
+    assert [(n["counsellor"], n["text"]) for n in detail["notes"]] == [("amina", note)]
     assert all(m["text"] != note for m in detail["messages"])
+    assert [r for r in audit_rows(app) if r[0] == "note"] == [("note", "amina", conv_id)]
     await asyncio.sleep(0.3)
     assert twilio.messages == []
 
@@ -505,6 +776,59 @@ async def test_page_is_served_by_the_gateway_with_no_external_asset(gateway_fact
         assert "<script>" not in text and " style=" not in text, "CSP forbids inline code and styles"
     js = (static / "console.js").read_text(encoding="utf-8")
     assert 'dir: "auto"' in js, "message bubbles take the direction of their own text"
+
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options",
+                    "Referrer-Policy", "Cache-Control", "Strict-Transport-Security")
+
+
+async def test_every_console_response_carries_the_security_headers_errors_included(gateway_factory):
+    client, settings, _, (amina,) = await console(gateway_factory, "amina")
+    answers = {
+        "page": await client.get("/console"),
+        "redirect": await client.get("/console/", allow_redirects=False),
+        "unknown page": await client.get("/console/nothing-here"),
+        "unknown asset": await client.get("/console/static/missing.js"),
+        "wrong method": await client.put("/console"),
+        "api 404": await amina.get("/console/api/nothing"),
+        "api 401": await client.get("/console/api/session"),
+        "api 405": await client.get("/console/api/login"),
+        "login refused": await client.post("/console/api/login", json={"username": "x", "password": "y"}),
+    }
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/console/ws", headers={"Origin": "https://evil.example"})
+    assert refused.value.status == 403
+    answers["websocket refused"] = refused.value
+    for what, resp in answers.items():
+        missing = [h for h in SECURITY_HEADERS if h not in resp.headers]
+        assert not missing, (what, resp.status, missing)
+        assert resp.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert answers["unknown page"].status == 404 and answers["wrong method"].status == 405
+    assert "frame-ancestors 'none'" in answers["unknown asset"].headers["Content-Security-Policy"]
+    webhook = await client.get("/healthz")
+    assert "Content-Security-Policy" not in webhook.headers, "Twilio's side is not a page"
+    assert "Strict-Transport-Security" not in (await client.get("/consoled")).headers
+
+
+async def test_an_unexpected_failure_in_the_console_still_carries_the_headers(aiohttp_client, var_dir):
+    from bot.app import init_app
+    from tests.conftest import make_settings
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    app = init_app(make_settings(var_dir))
+    app.router.add_get("/console/broken", broken)
+    resp = await (await aiohttp_client(app)).get("/console/broken")
+    assert resp.status == 500
+    assert not [h for h in SECURITY_HEADERS if h not in resp.headers]
+
+
+async def test_no_hsts_when_the_public_url_is_plain_http(gateway_factory):
+    client, _, _, _ = await console(gateway_factory, public_base_url="http://127.0.0.1:8080")
+    resp = await client.get("/console")
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in resp.headers
 
 
 ALLOWED_NUMBERS = {"8350", "19", "112", "177", "15", "141", "103", "13", "2018", "24"}

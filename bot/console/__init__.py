@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import api, live, security
+from bot.console import api, live, login, security
 
 
 def middlewares() -> list:
@@ -14,8 +14,10 @@ def middlewares() -> list:
 
 
 def setup(app: web.Application) -> None:
-    """Register the console's routes, its live queue and their start and stop."""
+    """Register the console's routes, headers, login gate, live queue and their start and stop."""
     app[live.HUB] = live.Hub()
+    app.on_response_prepare.append(security.add_headers)
+    app.cleanup_ctx.append(login.gate_ctx)
     api.setup_routes(app)
     app.router.add_get("/console/ws", live.socket, name="console_ws")
     app.on_startup.append(live.on_startup)

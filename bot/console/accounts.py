@@ -1,12 +1,12 @@
-"""Counsellor accounts and console sessions: scrypt passwords, lockout, hashed session tokens.
+"""Counsellor accounts and console sessions: scrypt passwords and hashed session tokens.
 
-Synchronous SQLAlchemy Core calls on the store's engine and tables; the console runs them in
-a worker thread (`Store.run`), like every other store call.
+Synchronous SQLAlchemy Core calls on the store's engine and tables, run in a worker thread
+(`Store.run`); password hashing runs on the console's own thread (`bot.console.login`).
+Throttling of failed logins lives in `bot.console.login`, not here: nothing locks an account.
 """
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import re
 import secrets
@@ -19,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.store import Store, counsellors, sessions
 
-# scrypt: memory-hard (128 * N * r bytes = 16 MiB per hash), about 50 ms here.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-MAX_FAILURES = 5
-LOCKOUT_S = 15 * 60
+# OWASP's minimum for scrypt (Password Storage Cheat Sheet): N=2^17, r=8, p=1, i.e.
+# 128 * N * r = 128 MiB of memory and 0.5 to 0.7 s of one core per hash on this machine.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+SCRYPT_MAXMEM = 256 * 1024 * 1024
 SESSION_S = 12 * 3600
 MIN_PASSWORD = 10
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
@@ -32,12 +32,15 @@ class AccountError(ValueError):
     """A counsellor name or password that cannot be used; the message says why."""
 
 
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                            maxmem=64 * 1024 * 1024, dklen=32)
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt)}${b64(digest)}"
+                            maxmem=SCRYPT_MAXMEM, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -48,16 +51,30 @@ def verify_password(password: str, stored: str) -> bool:
             return False
         expected = base64.b64decode(digest)
         got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                             p=int(p), maxmem=64 * 1024 * 1024, dklen=len(expected))
+                             p=int(p), maxmem=SCRYPT_MAXMEM, dklen=len(expected))
     except (ValueError, TypeError):
         return False
     return secrets.compare_digest(got, expected)
 
 
-@functools.lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    """A real hash to check unknown names against, so that they take as long as known ones."""
-    return hash_password(secrets.token_urlsafe(16))
+def needs_rehash(stored: str) -> bool:
+    """True for a hash made with other (older, cheaper) parameters than today's."""
+    return not stored.startswith(f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$")
+
+
+def _decoy() -> str:
+    """A hash of nothing at today's cost: checking a password against it always fails."""
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(secrets.token_bytes(16))}${_b64(bytes(32))}"
+
+
+def check_password(password: str, stored: Optional[str]) -> bool:
+    """The login check. Every failure costs at least one hash at today's cost, whether the
+    name exists or not, so that the time of the answer does not tell which names exist."""
+    if stored is not None and verify_password(password, stored):
+        return True
+    if stored is None or needs_rehash(stored):
+        verify_password(password, _decoy())
+    return False
 
 
 def check_new(username: str, password: str) -> None:
@@ -73,19 +90,18 @@ def add_counsellor(store: Store, username: str, password: str) -> None:
     try:
         with store.engine.begin() as conn:
             conn.execute(counsellors.insert().values(
-                username=username, password_hash=hash_password(password), failed_logins=0,
-                locked_until=None, created_at=time.time()))
+                username=username, password_hash=hash_password(password), created_at=time.time()))
     except IntegrityError:
         raise AccountError(f"a counsellor named {username!r} already exists") from None
 
 
 def set_password(store: Store, username: str, password: str) -> None:
-    """Change a password, lift any lockout and end the account's sessions."""
+    """Change a password and end the account's sessions."""
     check_new(username, password)
     with store.engine.begin() as conn:
         found = conn.execute(
             counsellors.update().where(counsellors.c.username == username)
-            .values(password_hash=hash_password(password), failed_logins=0, locked_until=None)
+            .values(password_hash=hash_password(password))
         ).rowcount
         if not found:
             raise AccountError(f"no counsellor named {username!r}")
@@ -99,37 +115,17 @@ def remove_counsellor(store: Store, username: str) -> None:
             raise AccountError(f"no counsellor named {username!r}")
 
 
-@dataclass
-class LoginResult:
-    ok: bool
-    locked_for: float = 0.0  # seconds left when the account is locked
-
-
-def authenticate(store: Store, username: str, password: str) -> LoginResult:
-    """Check a password; five failures in a row lock the account for fifteen minutes."""
-    now = time.time()
+def password_hash(store: Store, username: str) -> Optional[str]:
     with store.engine.connect() as conn:
-        row = conn.execute(sa.select(counsellors).where(counsellors.c.username == username)).first()
-    if row is None:
-        verify_password(password, _dummy_hash())
-        return LoginResult(False)
-    if row.locked_until and row.locked_until > now:
-        return LoginResult(False, row.locked_until - now)
-    if verify_password(password, row.password_hash):
-        with store.engine.begin() as conn:
-            conn.execute(counsellors.update().where(counsellors.c.username == username)
-                         .values(failed_logins=0, locked_until=None))
-        return LoginResult(True)
+        return conn.execute(sa.select(counsellors.c.password_hash)
+                            .where(counsellors.c.username == username)).scalar()
+
+
+def replace_hash(store: Store, username: str, old: str, new: str) -> None:
+    """Store a rehashed password, unless the password was changed in the meantime."""
     with store.engine.begin() as conn:
-        # Counted in SQL so that concurrent attempts cannot overwrite each other's count.
         conn.execute(counsellors.update().where(counsellors.c.username == username)
-                     .values(failed_logins=counsellors.c.failed_logins + 1))
-        conn.execute(counsellors.update().where(counsellors.c.username == username)
-                     .where(counsellors.c.failed_logins >= MAX_FAILURES)
-                     .values(failed_logins=0, locked_until=now + LOCKOUT_S))
-        locked = conn.execute(sa.select(counsellors.c.locked_until)
-                              .where(counsellors.c.username == username)).scalar()
-    return LoginResult(False, locked - now if locked and locked > now else 0.0)
+                     .where(counsellors.c.password_hash == old).values(password_hash=new))
 
 
 @dataclass

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from bot.appkeys import GATEWAY, SETTINGS, STORE, VAULT
-from bot.console import accounts
+from bot.console import accounts, login
 from bot.console.canned import load_canned
 from bot.console.live import HUB
 from bot.console.security import (ApiError, clear_session_cookie, current, json_body,
@@ -40,20 +40,20 @@ async def page_slash(request: web.Request) -> web.Response:
 
 # -- sessions --------------------------------------------------------------------------
 @routes.post("/console/api/login", name="console_login")
-async def login(request: web.Request) -> web.Response:
+async def log_in(request: web.Request) -> web.Response:
     body = await json_body(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise ApiError(400, "bad_request", 'Send {"username": ..., "password": ...}.')
     username = username[:64]
     store = request.app[STORE]
-    result = await store.run(accounts.authenticate, store, username, password)
-    if not result.ok:
+    result = await login.authenticate(request.app, username, password, login.client_address(request))
+    if isinstance(result, login.Refused):
+        raise ApiError(429, "too_many_attempts",
+                       f"Too many login attempts: try again in {result.retry_after} s.",
+                       retry_after=result.retry_after)
+    if not result:
         await store.run(store.audit, "login_failed", username, None)
-        if result.locked_for:
-            minutes = int(result.locked_for // 60) + 1
-            raise ApiError(429, "locked", f"Too many failed logins: try again in {minutes} min.",
-                           retry_after=int(result.locked_for) + 1)
         raise ApiError(401, "bad_credentials", "Wrong name or password.")
     token, session = await store.run(accounts.create_session, store, username)
     await store.run(store.audit, "login", username, None)
@@ -167,7 +167,7 @@ async def template(request: web.Request) -> web.Response:
 async def note(request: web.Request) -> web.Response:
     app, me = request.app, current(request).username
     text = _text(await json_body(request), 4000)
-    conv = await _handed(request, acting=True)
+    conv = await _mine(request, me)  # notes belong to the counsellor who has her
     store = app[STORE]
     await store.run(store.add_note, conv.id, me, app[VAULT].encrypt(text))
     await _record(app, "note", me, conv.id)

@@ -1,4 +1,4 @@
-"""`python -m bot.console add-counsellor NAME`: manage counsellor accounts (password on stdin)."""
+"""Manage counsellor accounts (`make counsellor NAME=...`); the password comes on stdin."""
 from __future__ import annotations
 
 import argparse
@@ -28,7 +28,7 @@ def run(store: Store, command: str, name: str, stdin: TextIO) -> str:
         return f"counsellor {name} created"
     if command == "set-password":
         accounts.set_password(store, name, read_password(stdin))
-        return f"password of {name} changed; lockout lifted; sessions ended"
+        return f"password of {name} changed; sessions ended"
     accounts.remove_counsellor(store, name)
     return f"counsellor {name} removed; sessions ended"
 

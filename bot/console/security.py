@@ -86,6 +86,7 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+HSTS = "max-age=31536000"  # a year; browsers then refuse plain http for this host
 
 
 def _csp(settings: Settings) -> str:
@@ -100,24 +101,32 @@ def _csp(settings: Settings) -> str:
 async def guard(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """For /console: headers; for /console/api/: a live session and, to change state, the
-    session's CSRF token in X-CSRF-Token and no foreign Origin. Errors answer as JSON."""
+    """For /console/api/: a live session and, to change state, the session's CSRF token in
+    X-CSRF-Token and no foreign Origin. Errors answer as JSON (headers: `add_headers`)."""
     if not request.path.startswith(COOKIE_PATH):
         return await handler(request)
     try:
         if request.path.startswith(API):
             await _check(request)
-        response = await handler(request)
+        return await handler(request)
     except ApiError as exc:
-        response = exc.response()
+        return exc.response()
     except web.HTTPException as exc:
         if not request.path.startswith(API) or exc.status < 400:
             raise
-        response = ApiError(exc.status, f"http_{exc.status}", exc.reason).response()
-    if not response.prepared:  # a WebSocket has sent its headers already
-        response.headers.update(HEADERS)
-        response.headers["Content-Security-Policy"] = _csp(request.app[SETTINGS])
-    return response
+        return ApiError(exc.status, f"http_{exc.status}", exc.reason).response()
+
+
+async def add_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every /console response gets the headers, whoever made it (a
+    handler, the router's 404 and 405, aiohttp's own 500, the WebSocket handshake)."""
+    if request.path != COOKIE_PATH and not request.path.startswith(COOKIE_PATH + "/"):
+        return
+    settings = request.app[SETTINGS]
+    response.headers.update(HEADERS)
+    response.headers["Content-Security-Policy"] = _csp(settings)
+    if settings.public_base_url.startswith("https://"):
+        response.headers["Strict-Transport-Security"] = HSTS
 
 
 async def _check(request: web.Request) -> None:

@@ -31,7 +31,7 @@ const LABELS = {
     sent: "Message envoyé.", note_added: "Note ajoutée.", claimed: "Conversation prise en charge.",
     erased: "Elle a effacé sa conversation.", gone: "Cette conversation n'est plus dans la file.",
     err_bad_credentials: "Nom ou mot de passe incorrect.",
-    err_locked: "Trop d'essais : compte bloqué 15 minutes.",
+    err_too_many_attempts: "Trop d'essais : réessayez dans {retry_after} s.",
     err_not_logged_in: "Session expirée : reconnectez-vous.",
     err_csrf: "Session expirée : reconnectez-vous.",
     err_claimed_by_other: "Une autre conseillère a déjà pris cette conversation.",
@@ -72,7 +72,7 @@ const LABELS = {
     sent: "أُرسلت الرسالة.", note_added: "أُضيفت الملاحظة.", claimed: "تكفلتِ بالمحادثة.",
     erased: "مسحت محادثتها.", gone: "هذه المحادثة لم تعد في القائمة.",
     err_bad_credentials: "الاسم أو كلمة السر غير صحيحة.",
-    err_locked: "محاولات كثيرة: الحساب مقفل لمدة 15 دقيقة.",
+    err_too_many_attempts: "محاولات كثيرة: حاولي مجددًا بعد {retry_after} ثانية.",
     err_not_logged_in: "انتهت الجلسة: سجلي الدخول من جديد.",
     err_csrf: "انتهت الجلسة: سجلي الدخول من جديد.",
     err_claimed_by_other: "مستشارة أخرى تكفلت بهذه المحادثة.",
@@ -143,7 +143,7 @@ async function api(method, path, body) {
 
 function message(err) {
   const key = `err_${err.code}`;
-  return LABELS[state.lang][key] ? t(key) : err.message;
+  return LABELS[state.lang][key] ? t(key, err.body) : err.message;
 }
 
 let alertTimer = null;
@@ -354,7 +354,7 @@ function renderConversation() {
 
   $("claim").hidden = c.status !== "waiting";
   $("release").hidden = $("close").hidden = !mine;
-  $("reply-form").hidden = !mine;
+  $("reply-form").hidden = $("note-form").hidden = !mine;  // notes too: only on her own
   const owner = $("conv-owner");
   owner.hidden = c.status !== "active" || mine;
   owner.textContent = t("owner_other", { name: c.counsellor || "" });
