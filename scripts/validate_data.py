@@ -1,9 +1,10 @@
 """Check the gazetteer (data/places/*) and the service directory (data/services.yml).
 
-    .venv/bin/python scripts/validate_data.py [--root .]
+    .venv/bin/python scripts/validate_data.py [--root .] [--max-age-years N]
 
 Every problem is printed as `path:line: message` and the exit status is 1; when all is well
-one summary line is printed and the exit status is 0.
+a summary line is printed, then the directory's freshness: the local entries whose source is
+older than N years (default SALAMA_MAX_SOURCE_AGE_YEARS or 5) or undated, and their share.
 """
 from __future__ import annotations
 
@@ -21,15 +22,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from actions.directory import (  # noqa: E402
+    BASES,
+    CONFIDENCES,
     CONTACT_KINDS,
     ENTRY_FIELDS,
     KINDS,
+    MIGRANT_KINDS,
     NATIONAL_KINDS,
     PHONE_RE,
     PRECISIONS,
     REQUIRED_FIELDS,
     SHELTER_KINDS,
+    Entry,
+    age_status,
+    max_age_years,
 )
+from actions.directory.model import DISCONTINUED as DISCONTINUED_RE  # noqa: E402
 from actions.places import haversine_km, tokenize  # noqa: E402
 
 # Morocco's bounding box, Tanger to Lagouira and the Atlantic to Figuig.
@@ -53,7 +61,7 @@ MAX_SEAT_KM = 250
 SAHARAN_REGIONS = {"guelmim-oued-noun", "laayoune-sakia-el-hamra", "dakhla-oued-ed-dahab"}
 MAX_SEAT_KM_SAHARA = 600
 
-DISCONTINUED = {"080008888": "the old ministry line 0 8000 8888, discontinued in 2013"}
+DISCONTINUED = {"080008888": "the old ministry line 0 8000 8888, discontinued in 2013"}  # as a phone field
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 TOWN_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PROVINCE_CODE_RE = re.compile(r"^\d\d\.\d{3}(\.\d\d\.\d\d)?$")
@@ -333,17 +341,19 @@ def _scalar(node):
     return node
 
 
-def check_services(report: Report, path: Path, towns: dict, regions: dict[str, dict]) -> int:
+def check_services(report: Report, path: Path, towns: dict, regions: dict[str, dict]) -> list[dict]:
+    """Check every entry; returns the entries' values (for the freshness summary)."""
     root = _compose(report, path)
     if root is None:
-        return 0
+        return []
     services = dict((k.value, v) for k, v in _mapping(root)).get("services")
     if not isinstance(services, yaml.SequenceNode):
         report.error(path, _line(root) if root else 1, "top-level key 'services' must be a list of entries")
-        return 0
+        return []
     region_slugs = {r["slug"] for r in regions.values()}
     ids: dict[str, int] = {}
     today = dt.date.today()
+    entries_seen: list[dict] = []
     for entry in services.value:
         if not isinstance(entry, yaml.MappingNode):
             report.error(path, _line(entry), "an entry must be a mapping")
@@ -396,6 +406,21 @@ def check_services(report: Report, path: Path, towns: dict, regions: dict[str, d
                 err(field, f"{field} {value!r} is not a Moroccan number (10 digits starting 05/06/07/08, or 2-4 digits)")
             if digits in DISCONTINUED:
                 err(field, f"{field} {value!r} is {DISCONTINUED[digits]}: never give it")
+        for field, value in values.items():
+            if isinstance(value, str) and DISCONTINUED_RE.search(value):
+                err(field, f"{field} names the line 0 8000 8888, discontinued in 2013: never give it")
+        basis, confidence = values.get("basis"), values.get("confidence")
+        if basis is not None and basis not in BASES:
+            err("basis", f"basis {basis!r} must be one of {', '.join(sorted(BASES))}")
+        if basis is None and kind in SHELTER_KINDS | CONTACT_KINDS | MIGRANT_KINDS:
+            err("id", f"a {kind} entry needs its basis ({', '.join(sorted(BASES))})")
+        if confidence is not None and confidence not in CONFIDENCES:
+            err("confidence", f"confidence {confidence!r} must be one of {', '.join(CONFIDENCES)}")
+        year = values.get("source_year")
+        if year is not None and not (str(year).isdigit() and 1950 <= int(year) <= today.year):
+            err("source_year", f"source_year {year!r} must be a year between 1950 and {today.year}")
+        if values.get("shelter") not in (None, "true", "false"):
+            err("shelter", f"shelter {values.get('shelter')!r} must be true or false")
         email = values.get("email")
         if email is not None and not EMAIL_RE.match(str(email)):
             err("email", f"email {email!r} is not an address")
@@ -430,12 +455,31 @@ def check_services(report: Report, path: Path, towns: dict, regions: dict[str, d
                     err("lat", f"location_precision is 'town' but lat/lng are not the centroid of {town}")
         elif precision is not None:
             err("location_precision", "location_precision is set but lat/lng are null")
-    return len(services.value)
+        entries_seen.append(values)
+    return entries_seen
+
+
+def freshness(values: list[dict], max_age: int, today: dt.date | None = None) -> str:
+    """How much of the local directory rests on old or undated sources."""
+    local = [v for v in values if v.get("lat") is not None]
+    status = [
+        age_status(Entry(**{**dict.fromkeys(REQUIRED_FIELDS), "basis": v.get("basis"),
+                            "source_year": int(v["source_year"]) if str(v.get("source_year") or "").isdigit() else None}),
+                   today, max_age)
+        for v in local
+    ]
+    old, undated = status.count("old"), status.count("undated")
+    share = 100 * (old + undated) / max(len(local), 1)
+    year = (today or dt.date.today()).year - max_age
+    return (f"freshness: {old} of {len(local)} local entries rest on a source older than {max_age} years "
+            f"(before {year}) and {undated} are undated: {share:.0f}% of the local directory to re-check")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="project root holding data/")
+    parser.add_argument("--max-age-years", type=int, default=max_age_years(),
+                        help="a source older than this is reported as old (default 5, or SALAMA_MAX_SOURCE_AGE_YEARS)")
     args = parser.parse_args(argv)
     places = args.root / "data" / "places"
     report = Report()
@@ -461,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         gaz = Gazetteer.load(places)
         all_aliases = {_key(a) for a in gaz.aliases()}
         check_weak_aliases(report, places / "common_words.yml", words, all_aliases)
-    service_count = check_services(report, args.root / "data" / "services.yml", towns, regions)
+    services = check_services(report, args.root / "data" / "services.yml", towns, regions)
 
     if report.errors:
         print("\n".join(report.errors))
@@ -469,8 +513,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(
         f"validate_data: OK: {len(regions)} regions, {len(provinces)} provinces, {len(towns)} towns, "
-        f"{alias_count} curated/DODa aliases, {service_count} directory entries"
+        f"{alias_count} curated/DODa aliases, {len(services)} directory entries"
     )
+    print(freshness(services, args.max_age_years))
     return 0
 
 
