@@ -1,6 +1,8 @@
 """scripts/validate_data.py: the real data passes; a broken copy is reported as path:line."""
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,8 +41,23 @@ def test_real_data_is_valid():
     out = validate(ROOT)
     assert out.returncode == 0, out.stdout
     lines = out.stdout.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("validate_data: OK")
+    assert len(lines) == 2 and lines[0].startswith("validate_data: OK")
     assert "12 regions, 83 provinces, 242 towns" in lines[0]
+    assert lines[1].startswith("freshness: ") and "of 148 local entries" in lines[1]
+
+
+def test_freshness_age_is_configurable():
+    def share(*args: str, env: dict | None = None) -> tuple[int, int]:
+        out = subprocess.run([sys.executable, "scripts/validate_data.py", *args], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60, env={**os.environ, **(env or {})})
+        match = re.search(r"freshness: (\d+) of \d+ local entries rest on a source older than (\d+) years", out.stdout)
+        return int(match.group(1)), int(match.group(2))
+
+    five, years = share()
+    assert years == 5 and five > 0
+    ten, years = share("--max-age-years", "10")
+    assert years == 10 and ten < five
+    assert share(env={"SALAMA_MAX_SOURCE_AGE_YEARS": "10"}) == (ten, 10)
 
 
 def test_copy_is_valid(copy):
@@ -55,6 +72,10 @@ def test_copy_is_valid(copy):
         ("services.yml", "  phone: '19'\n", "  phone: '0 8000 8888'\n", "discontinued in 2013"),
         ("services.yml", "  phone: '141'\n", "  phone: 141\n", "must be quoted"),
         ("services.yml", "  source: femmesdumaroc.com\n", "  source: ''\n", "source is empty"),
+        ("services.yml", "  basis: by_law\n", "  basis: rumour\n", "basis 'rumour' must be one of"),
+        ("services.yml", "  confidence: low\n", "  confidence: high\n", "confidence 'high' must be one of"),
+        ("services.yml", "  source_year: 2006\n", "  source_year: 2099\n", "source_year '2099' must be a year"),
+        ("services.yml", "  name_fr: Centre Chaml\n", "  name_fr: Centre Chaml 0 8000 8888\n", "discontinued in 2013"),
         ("services.yml", "  checked_on: '2026-11-29'\n", "  checked_on: yesterday\n", "is not a date"),
         ("services.yml", "- id: efm-tanger\n", "- id: efm-agadir\n", "duplicate id 'efm-agadir'"),
         ("services.yml", "  region: laayoune-sakia-el-hamra\n", "  region: souss-massa\n", "differs from the region of es-semara"),
