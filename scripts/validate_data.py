@@ -1,4 +1,4 @@
-"""Check the gazetteer (data/places/*) and the service directory (data/services.yml).
+"""Check the gazetteer (data/places/*), the service directory (data/services.yml) and its import map.
 
     .venv/bin/python scripts/validate_data.py [--root .] [--max-age-years N]
 
@@ -475,6 +475,41 @@ def freshness(values: list[dict], max_age: int, today: dt.date | None = None) ->
             f"(before {year}) and {undated} are undated: {share:.0f}% of the local directory to re-check")
 
 
+# ---------------------------------------------------------------------- how the researched list is read
+def check_import_map(report: Report, path: Path) -> None:
+    """data/contacts/import_map.yml: known kinds and confidences, a short name in both scripts."""
+    root = _compose(report, path)
+    if root is None:
+        return
+    sections = {k.value: v for k, v in _mapping(root)}
+    for name in ("kinds", "confidence", "labels", "generic"):
+        if name not in sections:
+            report.error(path, 1, f"section {name!r} is missing")
+    for key, node in _mapping(sections.get("kinds")):
+        rule = yaml.safe_load(yaml.serialize(node)) or {}
+        if "refuse" not in rule and rule.get("kind") not in KINDS:
+            report.error(path, _line(node), f"kind {key.value!r} maps to {rule.get('kind')!r}, not a directory kind")
+    for key, node in _mapping(sections.get("confidence")):
+        value = yaml.safe_load(yaml.serialize(node))
+        if not (value in CONFIDENCES or isinstance(value, dict) and "refuse" in value):
+            report.error(path, _line(node), f"confidence {key.value!r} maps to {value!r}: use {', '.join(CONFIDENCES)} or refuse")
+    labels = [(key.value, node) for key, node in _mapping(sections.get("labels"))]
+    generic = sections.get("generic")
+    labels += [(None, node) for node in (generic.value if isinstance(generic, yaml.SequenceNode) else [])]
+    for name, node in labels:
+        label = yaml.safe_load(yaml.serialize(node)) or {}
+        missing = [f for f in ("id", "fr", "ar") + (("starts",) if name is None else ()) if not str(label.get(f) or "").strip()]
+        if missing:
+            report.error(path, _line(node), f"label {name or label.get('starts')!r} needs {', '.join(missing)}")
+        elif not SERVICE_ID_RE.match(str(label["id"])):
+            report.error(path, _line(node), f"label id {label['id']!r} must be lower-case letters, digits and dashes")
+        if label.get("basis") is not None and label["basis"] not in BASES:
+            at = next((_line(v) for k, v in _mapping(node) if k.value == "basis"), _line(node))
+            report.error(path, at, f"basis {label['basis']!r} must be one of {', '.join(sorted(BASES))}")
+        if any(DISCONTINUED_RE.search(str(v)) for v in [name, *label.values()]):
+            report.error(path, _line(node), "names the line 0 8000 8888, discontinued in 2013")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="project root holding data/")
@@ -506,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
         all_aliases = {_key(a) for a in gaz.aliases()}
         check_weak_aliases(report, places / "common_words.yml", words, all_aliases)
     services = check_services(report, args.root / "data" / "services.yml", towns, regions)
+    import_map = args.root / "data" / "contacts" / "import_map.yml"
+    if import_map.exists():  # only where the researched list is imported
+        check_import_map(report, import_map)
 
     if report.errors:
         print("\n".join(report.errors))

@@ -22,9 +22,10 @@ def validate(root: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def copy(tmp_path) -> Path:
-    """A copy of data/places and data/services.yml under tmp_path/data."""
+    """A copy of data/places, data/services.yml and data/contacts under tmp_path/data."""
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data" / "places", data / "places")
+    shutil.copytree(ROOT / "data" / "contacts", data / "contacts")
     shutil.copy(ROOT / "data" / "services.yml", data / "services.yml")
     return tmp_path
 
@@ -82,6 +83,10 @@ def test_copy_is_valid(copy):
         ("services.yml", "  lat: 35.75624\n", "  lat: 37.5\n", "outside Morocco"),
         ("services.yml", "  lat: 34.79934\n", "  lat: 34.9\n", "not the centroid of ouezzane"),
         ("services.yml", "  town: ouezzane\n", "  town: atlantis\n", "unknown town id 'atlantis'"),
+        ("contacts/import_map.yml", "  shelter: {kind: shelter}\n", "  shelter: {kind: refuge}\n", "not a directory kind"),
+        ("contacts/import_map.yml", "  medium-low: low\n", "  medium-low: lowish\n", "maps to 'lowish'"),
+        ("contacts/import_map.yml", '{id: chaml, fr: "Centre Chaml", ar: "مركز شمل"}', '{id: chaml, fr: "Centre Chaml"}', "needs ar"),
+        ("contacts/import_map.yml", "    basis: study\n", "    basis: guess\n", "basis 'guess' must be one of"),
         ("places/towns.csv", "tanger,01.511.01.0,Tanger,طنجة,01.511,tanger-tetouan-al-hoceima,35.75624,-5.83272",
          "tanger,01.511.01.0,Tanger,طنجة,01.511,tanger-tetouan-al-hoceima,45.75624,-5.83272", "outside Morocco"),
         ("places/towns.csv", "tetouan,01.571.01.11,Tétouan,تطوان,01.571,tanger-tetouan-al-hoceima,35.57568,-5.33520",
