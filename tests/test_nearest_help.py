@@ -97,7 +97,7 @@ def test_oujda_gets_its_listening_centre_with_the_year_and_its_court(gaz, direct
 def test_laayoune_and_figuig_are_told_the_distance_of_what_is_far(gaz, directory):
     figuig = gaz.places["figuig"]
     text = answer(choose(directory, figuig.lat, figuig.lng), figuig, "dar_lat", gaz, TODAY)
-    assert text.startswith("Ma3reft 7tta blasa f 50 km 7da Figuig. L a9rab:")
+    assert text.startswith("Ma kan3ref 7tta blasa f 50 km 7da Figuig. L a9rab lik:")
     assert re.search(r"Bouarfa \(\d+ km\)", text)
     laayoune = gaz.places["laayoune"]
     text = answer(choose(directory, laayoune.lat, laayoune.lng), laayoune, "ar", gaz, TODAY)
