@@ -1,10 +1,11 @@
 """Check the gazetteer (data/places/*), the service directory (data/services.yml) and its import map.
 
-    .venv/bin/python scripts/validate_data.py [--root .] [--max-age-years N]
+    .venv/bin/python scripts/validate_data.py [--root .] [--max-age-years N] [--list-old]
 
 Every problem is printed as `path:line: message` and the exit status is 1; when all is well
 a summary line is printed, then the directory's freshness: the local entries whose source is
-older than N years (default SALAMA_MAX_SOURCE_AGE_YEARS or 5) or undated, and their share.
+older than N years (default SALAMA_MAX_SOURCE_AGE_YEARS or 5) or undated, and their share
+(`--list-old` names each one as `path:line: id`).
 """
 from __future__ import annotations
 
@@ -455,12 +456,13 @@ def check_services(report: Report, path: Path, towns: dict, regions: dict[str, d
                     err("lat", f"location_precision is 'town' but lat/lng are not the centroid of {town}")
         elif precision is not None:
             err("location_precision", "location_precision is set but lat/lng are null")
-        entries_seen.append(values)
+        entries_seen.append({**values, "_line": start})
     return entries_seen
 
 
-def freshness(values: list[dict], max_age: int, today: dt.date | None = None) -> str:
-    """How much of the local directory rests on old or undated sources."""
+def freshness(values: list[dict], max_age: int, today: dt.date | None = None,
+              path: Path | None = None) -> list[str]:
+    """How much of the local directory rests on old or undated sources; with `path`, one line per such entry."""
     local = [v for v in values if v.get("lat") is not None]
     status = [
         age_status(Entry(**{**dict.fromkeys(REQUIRED_FIELDS), "basis": v.get("basis"),
@@ -471,8 +473,10 @@ def freshness(values: list[dict], max_age: int, today: dt.date | None = None) ->
     old, undated = status.count("old"), status.count("undated")
     share = 100 * (old + undated) / max(len(local), 1)
     year = (today or dt.date.today()).year - max_age
-    return (f"freshness: {old} of {len(local)} local entries rest on a source older than {max_age} years "
-            f"(before {year}) and {undated} are undated: {share:.0f}% of the local directory to re-check")
+    lines = [f"{_show(path)}:{v['_line']}: {v['id']}: " + (f"source of {v['source_year']}" if s == "old" else "undated")
+             for v, s in zip(local, status) if s != "fresh"] if path else []
+    return lines + [f"freshness: {old} of {len(local)} local entries rest on a source older than {max_age} years "
+                    f"(before {year}) and {undated} are undated: {share:.0f}% of the local directory to re-check"]
 
 
 # ---------------------------------------------------------------------- how the researched list is read
@@ -515,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="project root holding data/")
     parser.add_argument("--max-age-years", type=int, default=max_age_years(),
                         help="a source older than this is reported as old (default 5, or SALAMA_MAX_SOURCE_AGE_YEARS)")
+    parser.add_argument("--list-old", action="store_true", help="name each old or undated entry (path:line: id)")
     args = parser.parse_args(argv)
     places = args.root / "data" / "places"
     report = Report()
@@ -540,7 +545,8 @@ def main(argv: list[str] | None = None) -> int:
         gaz = Gazetteer.load(places)
         all_aliases = {_key(a) for a in gaz.aliases()}
         check_weak_aliases(report, places / "common_words.yml", words, all_aliases)
-    services = check_services(report, args.root / "data" / "services.yml", towns, regions)
+    services_path = args.root / "data" / "services.yml"
+    services = check_services(report, services_path, towns, regions)
     import_map = args.root / "data" / "contacts" / "import_map.yml"
     if import_map.exists():  # only where the researched list is imported
         check_import_map(report, import_map)
@@ -553,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         f"validate_data: OK: {len(regions)} regions, {len(provinces)} provinces, {len(towns)} towns, "
         f"{alias_count} curated/DODa aliases, {len(services)} directory entries"
     )
-    print(freshness(services, args.max_age_years))
+    print("\n".join(freshness(services, args.max_age_years, path=services_path if args.list_old else None)))
     return 0
 
 

@@ -59,6 +59,11 @@ def test_freshness_age_is_configurable():
     ten, years = share("--max-age-years", "10")
     assert years == 10 and ten < five
     assert share(env={"SALAMA_MAX_SOURCE_AGE_YEARS": "10"}) == (ten, 10)
+    listed = subprocess.run([sys.executable, "scripts/validate_data.py", "--list-old"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60).stdout.splitlines()
+    named = [line for line in listed if line.startswith("data/services.yml:")]
+    assert any(": oses-ain-ghazal-oujda: source of 2006" in line for line in named)
+    assert len([line for line in named if line.endswith("undated")]) + five == len(named)
 
 
 def test_copy_is_valid(copy):
