@@ -27,7 +27,7 @@ class Coverage:
     towns: int
     shares: dict[str, dict[int, float]]  # group -> radius -> share of towns (0-1)
     medians: dict[str, float]  # group -> median km to the nearest point
-    regions: dict[str, dict[str, float]]  # region -> "towns", "any@50", "association@50"
+    regions: dict[str, dict[str, float]]  # region -> towns, any@25, any@50, association@50, median
 
 
 def nearest_km(town_lat: float, town_lng: float, entries: list[Entry]) -> float | None:
@@ -53,7 +53,9 @@ def coverage(directory: Directory, gaz: Gazetteer) -> Coverage:
     regions = {
         region: {
             "towns": len(pairs),
+            "any@25": sum(a <= 25 for a, _ in pairs) / len(pairs),
             "any@50": sum(a <= 50 for a, _ in pairs) / len(pairs),
+            "median": statistics.median(a for a, _ in pairs),
             "association@50": sum(b <= 50 for _, b in pairs) / len(pairs),
         }
         for region, pairs in sorted(per_region.items())
@@ -68,8 +70,10 @@ def format_report(cov: Coverage, gaz: Gazetteer) -> str:
         median = cov.medians[group]
         shown = f"{median:.0f}" if median != float("inf") else "-"
         lines.append(f"{group:<28}{100 * shares[25]:>8.1f}%{100 * shares[50]:>8.1f}%{shown:>11}")
-    lines.append(f"{'region':<28}{'towns':>6}{'any <=50':>10}{'assoc. <=50':>13}")
+    lines.append(f"{'region':<28}{'towns':>6}{'any <=25':>10}{'any <=50':>10}{'assoc. <=50':>13}{'median km':>11}")
     for region, row in cov.regions.items():
         name = gaz.places[region].name_fr if region in gaz.places else region
-        lines.append(f"{name[:27]:<28}{row['towns']:>6}{100 * row['any@50']:>9.0f}%{100 * row['association@50']:>12.0f}%")
+        median = f"{row['median']:.0f}" if row["median"] != float("inf") else "-"
+        lines.append(f"{name[:27]:<28}{row['towns']:>6}{100 * row['any@25']:>9.0f}%{100 * row['any@50']:>9.0f}%"
+                     f"{100 * row['association@50']:>12.0f}%{median:>11}")
     return "\n".join(lines)
