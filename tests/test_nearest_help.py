@@ -156,3 +156,15 @@ def test_the_action_sends_one_answer_in_her_variety(variety, text, expected):
     reply = dispatcher.messages[0]["text"]
     assert expected in reply.splitlines()[0] and "8350" in reply
     assert {"event": "slot", "name": "place", "value": None, "timestamp": None} in events
+
+
+def test_no_answer_for_any_town_gives_the_old_line_or_outgrows_the_sms_limits(gaz, directory):
+    towns = [p for p in gaz.places.values() if p.kind == "town"]
+    for town in towns:
+        for shelter, migrant in ((False, False), (True, False), (False, True)):
+            points = choose(directory, town.lat, town.lng, shelter=shelter, migrant=migrant)
+            for variety in VARIETIES:
+                text = answer(points, town, variety, gaz, TODAY)
+                assert not DISCONTINUED.search(text) and "8350" in text
+                parts = split_message(text, "sms")
+                assert len(parts) <= MAX_SMS_MESSAGES, (town.id, variety, text)
