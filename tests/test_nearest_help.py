@@ -168,3 +168,11 @@ def test_no_answer_for_any_town_gives_the_old_line_or_outgrows_the_sms_limits(ga
                 assert not DISCONTINUED.search(text) and "8350" in text
                 parts = split_message(text, "sms")
                 assert len(parts) <= MAX_SMS_MESSAGES, (town.id, variety, text)
+
+
+def test_the_action_adds_the_migrant_lines_for_a_woman_writing_english():
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker("i am in Rabat, my husband beats me, where can i go", "fr", {"place": "Rabat", "help_kind": None})
+    asyncio.run(ActionNearestHelp().run(dispatcher, tracker, {}))
+    reply = dispatcher.messages[0]["text"]
+    assert "Fondation Orient-Occident" in reply.splitlines()[1] and "8350" in reply
