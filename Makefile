@@ -14,7 +14,7 @@ export SALAMA_LOCAL_MODE ?= $(if $(TWILIO_AUTH_TOKEN),0,1)
 TRAINING_INPUTS := $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
 	config.yml domain.yml $(wildcard components/*.py)
 
-.PHONY: help install services train migrate run run-scaled shell counsellor test test-fast validate eval bench purge clean
+.PHONY: help install services train migrate run run-scaled shell counsellor supervisor test test-fast validate eval bench purge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 14
@@ -49,6 +49,11 @@ counsellor: install ## console account, same settings as make run: NAME=amina [A
 	@test -n "$(NAME)" || { echo "usage: make counsellor NAME=amina (the password is asked for)" >&2; exit 2; }
 	@$(PY) -m bot.migrate >/dev/null  # the store may not exist yet on a fresh machine
 	@$(PY) -m bot.console $(or $(ACTION),add-counsellor) '$(NAME)'
+
+supervisor: install ## the first supervisor (programme view, accounts), same settings as make run: NAME=salma
+	@test -n "$(NAME)" || { echo "usage: make supervisor NAME=salma (the password is asked for)" >&2; exit 2; }
+	@$(PY) -m bot.migrate >/dev/null  # the store may not exist yet on a fresh machine
+	@$(PY) -m bot.console add-supervisor '$(NAME)'
 
 validate: install ## check the data files (places, directory, texts, NLU)
 	$(PY) scripts/validate_data.py

@@ -25,6 +25,7 @@ from bot.locks import ConversationLocks, RedisConversationLocks
 from bot.metrics import Metrics
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.settings import Settings
+from bot.stats import Stats
 from bot.store import Conversation, Store
 from bot.texts import Texts
 from bot.twilio_api import TwilioApi, TwilioRejected, TwilioRetryable
@@ -108,6 +109,7 @@ class Gateway:
         self.locks = locks
         self._kick_outbox = enqueue_hook
         self.twilio = twilio
+        self.stats = Stats(store.engine)  # the programme's daily counters (bot.stats)
         self._limiter = RateLimiter(settings.rate_limit_per_minute)
         self._listeners: list[Callable[[str], Awaitable[None]]] = []
         self._background: set[asyncio.Task] = set()
@@ -130,6 +132,7 @@ class Gateway:
         started = time.monotonic()
         channel = msg.channel
         self.metrics.inc("salama_messages_in_total", channel=channel)
+        self.stats.count("messages_in", channel)
         conv_id = self.vault.pseudonym(msg.address)
         # Consulted only when the limiter would refuse: an emergency or a keyword passes.
         limited = not self._limiter.allow(conv_id, time.time())
@@ -161,6 +164,7 @@ class Gateway:
                     turn.owed = asyncio.create_task(self._owe(conv_id, msg, turn))
                     await asyncio.shield(turn.owed)
                     self.metrics.inc("salama_late_replies_total", channel=channel)
+                    self.stats.count("fallbacks", "rasa_slow")
                     texts = [self.texts.get("static_fallback", detect(msg.body))]
             if send is not None:
                 await send(texts)
@@ -168,6 +172,7 @@ class Gateway:
             turn.sent.set()  # whatever happened here, the turn must not wait for ever
         self.metrics.observe("salama_reply_seconds", time.monotonic() - started, channel=channel)
         self.metrics.inc("salama_messages_out_total", channel=channel, path="twiml", amount=len(texts))
+        self.stats.count("messages_out", channel, len(texts))
         if turn.late and msg.message_sid:
             await self._save_reply(msg.message_sid, texts)  # a retry gets what she got
         return texts
@@ -192,6 +197,7 @@ class Gateway:
                 except Exception:
                     log.exception("turn failed conversation=%s", conv_id)
                     self.metrics.inc("salama_failures_total", component="gateway")
+                    self.stats.count("fallbacks", "error")
                     texts = [self.texts.get("static_fallback", detect(msg.body))]
                 if not turn.late:
                     turn.reply.set_result(texts)  # her answer goes out first...
@@ -272,17 +278,22 @@ class Gateway:
             return self._decode_reply(reply)
         conv, is_new = start.conversation, start.is_new
         language = detect(body, conv.language)
+        if is_new:
+            self.stats.count("conversations_new", msg.channel)
+            self.stats.count("conversations_variety", language)
         if language != conv.language:
             turn.writes.values["language"] = language
 
         # Keywords first, in every state (bot.keywords).
         if kw is Keyword.STOP:
+            self.stats.count("stops")
             await store.run(store.update_conversation, conv_id, opted_out=True)
             return [self.texts.get("opted_out", language)]
         if kw is Keyword.START and conv.opted_out:
             await store.run(store.update_conversation, conv_id, opted_out=False)
             return [self.texts.get("opted_in", language)]
         if kw is Keyword.QUICK_EXIT:
+            self.stats.count("quick_exits")
             # Reveal nothing; keep nothing of this message; stay quiet until she writes.
             await store.run(store.update_conversation, conv_id, quiet=True)
             return [self.texts.get("quick_exit", language)]
@@ -313,6 +324,8 @@ class Gateway:
         if msg.num_media and not body:
             return self._with_first_contact([self.texts.get("media_only", language)], is_new, language)
 
+        if body and self.safety_net.match(body):
+            self.stats.count("emergencies", language)
         text, metadata = turn.to_rasa = self._to_rasa(msg, body, conv, language)
         earlier, rasa_up = await self._flush_pending(conv_id, msg.channel, language, start.pending,
                                                      skip_sid=msg.message_sid)
@@ -324,6 +337,7 @@ class Gateway:
             await store.run(store.add_pending, conv_id, vault.encrypt(text),
                             vault.encrypt(json.dumps(metadata)))
             texts = [self.texts.get("static_fallback", language)]
+            self.stats.count("fallbacks", "rasa_down")
         return self._with_first_contact(earlier + texts, is_new, language)
 
     async def _ask_rasa(self, conv_id: str, text: str, metadata: dict, channel: str,
@@ -426,6 +440,8 @@ class Gateway:
                     counsellor=None,
                 )
                 self.metrics.inc("salama_handoffs_total")
+                self.stats.count("handoffs_asked", info.get("priority", "other"))
+                self.stats.count("regions", info.get("region"))
                 await self._notify(conv_id)
             if custom.get("forget"):
                 await self.forget(conv_id)
@@ -448,6 +464,7 @@ class Gateway:
         except RasaUnavailable as exc:
             log.warning("could not reset the Rasa tracker conversation=%s reason=%s", conv_id, exc)
         self.metrics.inc("salama_erasures_total")
+        self.stats.count("erasures")
         await self._notify(conv_id)
 
     async def _in_handoff(self, conv: Conversation, word: str, kw: Optional[Keyword],
@@ -482,6 +499,7 @@ class Gateway:
     async def send_template(self, conv_id: str, content_sid: str, counsellor: str) -> None:
         """Queue the approved WhatsApp template (after the 24-hour window has closed)."""
         await self.store.run(self.store.enqueue, conv_id, self.vault.encrypt(""), content_sid)
+        self.stats.count("messages_out", "whatsapp")
         await self.store.run(self.store.add_transcript, conv_id, "counsellor",
                              self.vault.encrypt(f"[WhatsApp template {content_sid}]"), counsellor)
         self._kick_outbox()
@@ -497,6 +515,7 @@ class Gateway:
             outgoing = f"{preview}\n{text}" if i == 0 else text
             for part in split_message(outgoing, conv.channel):
                 await self.store.run(self.store.enqueue, conv_id, self.vault.encrypt(part))
+                self.stats.count("messages_out", conv.channel)
             await self.store.run(self.store.add_transcript, conv_id, sender,
                                  self.vault.encrypt(text), counsellor)
         self._kick_outbox()

@@ -31,5 +31,6 @@ async def notify_unclaimed(app: web.Application) -> int:
     for conv in overdue:
         # "1" and "2" now answer this notice, not an earlier question (an erase confirmation).
         await store.run(store.update_conversation, conv.id, timeout_notified=True, options=[])
+        gateway.stats.count("handoffs_unclaimed" if open_now else "handoffs_after_hours")
         await gateway.send_later(conv.id, gateway.texts.get(key, conv.language))
     return len(overdue)

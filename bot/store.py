@@ -105,6 +105,8 @@ counsellors = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("role", sa.String(12), nullable=False, server_default="counsellor"),  # or supervisor
+    sa.Column("disabled_at", sa.Float),  # disabled by a supervisor; NULL: active
 )
 
 sessions = sa.Table(
@@ -124,6 +126,7 @@ audit = sa.Table(
     sa.Column("counsellor", sa.String(64)),
     sa.Column("action", sa.String(32), nullable=False),
     sa.Column("conversation_id", sa.String(40)),
+    sa.Column("subject", sa.String(64)),  # the account a supervisor acted on
 )
 
 pending = sa.Table(
@@ -644,3 +647,6 @@ class Store:
                 .where(conversations.c.status == "bot")
             ).rowcount
         return counts
+
+
+import bot.stats_store  # noqa: E402,F401  (its table is part of the schema)

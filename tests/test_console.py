@@ -239,7 +239,8 @@ async def test_login_sets_an_httponly_strict_secure_cookie_and_stores_only_its_h
     resp = await client.post("/console/api/login", json={"username": "amina", "password": PASSWORD})
     assert resp.status == 200
     body = await resp.json()
-    assert set(body) == {"csrf_token", "username"} and len(body["csrf_token"]) >= 32
+    assert set(body) == {"csrf_token", "username", "role"} and len(body["csrf_token"]) >= 32
+    assert body["role"] == "counsellor"
     cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
     assert "Secure" in cookie, "PUBLIC_BASE_URL is https in the tests: the cookie must be Secure"
@@ -714,7 +715,7 @@ async def test_audit_trail_names_who_did_what_and_no_text_reaches_audit_or_logs(
     assert [r for r in rows if r[2] == conv_id] == [
         ("claim", "amina", conv_id), ("reply", "amina", conv_id), ("note", "amina", conv_id),
         ("release", "amina", conv_id)]
-    assert set(audit.c.keys()) == {"id", "at", "counsellor", "action", "conversation_id"}
+    assert set(audit.c.keys()) == {"id", "at", "counsellor", "action", "conversation_id", "subject"}
     assert secret_reply not in caplog.text and secret_note not in caplog.text
     assert PASSWORD not in caplog.text and "212600000001" not in caplog.text
     assert "console reply counsellor=amina" in caplog.text

@@ -1,4 +1,4 @@
-"""Counsellor console: accounts, sessions, the JSON API, the live queue and the page.
+"""Console: accounts, sessions, the JSON API, the live queue, the programme view, the pages.
 
 `bot.app` calls `middlewares()` and `setup(app)`; `python -m bot.console` manages accounts.
 """
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console import api, live, login, security
+from bot.console import api, live, login, programme, security
 
 
 def middlewares() -> list:
@@ -19,6 +19,7 @@ def setup(app: web.Application) -> None:
     app.on_response_prepare.append(security.add_headers)
     app.cleanup_ctx.append(login.gate_ctx)
     api.setup_routes(app)
+    programme.setup(app)
     app.router.add_get("/console/ws", live.socket, name="console_ws")
     app.on_startup.append(live.on_startup)
     app.on_shutdown.append(live.on_shutdown)

@@ -1,4 +1,6 @@
-"""Counsellor accounts and console sessions: scrypt passwords and hashed session tokens.
+"""Console accounts (counsellors and supervisors) and sessions: scrypt passwords and hashed
+session tokens. A supervisor sees the programme view and manages accounts; a counsellor
+sees the queue. A disabled account cannot log in and has no session.
 
 Synchronous SQLAlchemy Core calls on the store's engine and tables, run in a worker thread
 (`Store.run`); password hashing runs on the console's own thread (`bot.console.login`).
@@ -17,7 +19,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.store import Store, counsellors, sessions
+from bot.store import Store, audit, counsellors, sessions
 
 # OWASP's minimum for scrypt (Password Storage Cheat Sheet): N=2^17, r=8, p=1, i.e.
 # 128 * N * r = 128 MiB of memory and 0.5 to 0.7 s of one core per hash on this machine.
@@ -26,6 +28,7 @@ SCRYPT_MAXMEM = 256 * 1024 * 1024
 SESSION_S = 12 * 3600
 MIN_PASSWORD = 10
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
+ROLES = ("counsellor", "supervisor")
 
 
 class AccountError(ValueError):
@@ -84,15 +87,18 @@ def check_new(username: str, password: str) -> None:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
 
 
-def add_counsellor(store: Store, username: str, password: str) -> None:
+def add_counsellor(store: Store, username: str, password: str, role: str = "counsellor") -> None:
     """Create an account; refuses an existing name (use `set_password` to change one)."""
     check_new(username, password)
+    if role not in ROLES:
+        raise AccountError(f"the role must be one of {', '.join(ROLES)}")
     try:
         with store.engine.begin() as conn:
             conn.execute(counsellors.insert().values(
-                username=username, password_hash=hash_password(password), created_at=time.time()))
+                username=username, password_hash=hash_password(password), created_at=time.time(),
+                role=role))
     except IntegrityError:
-        raise AccountError(f"a counsellor named {username!r} already exists") from None
+        raise AccountError(f"an account named {username!r} already exists") from None
 
 
 def set_password(store: Store, username: str, password: str) -> None:
@@ -108,6 +114,34 @@ def set_password(store: Store, username: str, password: str) -> None:
         conn.execute(sessions.delete().where(sessions.c.username == username))
 
 
+def set_disabled(store: Store, username: str, disabled: bool) -> None:
+    """Disable an account (its sessions end; logins fail as for a wrong password) or enable it."""
+    with store.engine.begin() as conn:
+        found = conn.execute(
+            counsellors.update().where(counsellors.c.username == username)
+            .values(disabled_at=time.time() if disabled else None)
+        ).rowcount
+        if not found:
+            raise AccountError(f"no account named {username!r}")
+        conn.execute(sessions.delete().where(sessions.c.username == username))
+
+
+def list_accounts(store: Store) -> list[dict]:
+    """Every account: name, role, whether disabled, when created. No hash leaves here."""
+    query = (sa.select(counsellors.c.username, counsellors.c.role, counsellors.c.disabled_at,
+                       counsellors.c.created_at).order_by(counsellors.c.username))
+    with store.engine.connect() as conn:
+        return [{"username": r.username, "role": r.role, "disabled": r.disabled_at is not None,
+                 "created_at": r.created_at} for r in conn.execute(query)]
+
+
+def audit_account(store: Store, action: str, supervisor: str, subject: str) -> None:
+    """Record who managed which account (never a password)."""
+    with store.engine.begin() as conn:
+        conn.execute(audit.insert().values(at=time.time(), action=action, counsellor=supervisor,
+                                           subject=subject))
+
+
 def remove_counsellor(store: Store, username: str) -> None:
     with store.engine.begin() as conn:
         conn.execute(sessions.delete().where(sessions.c.username == username))
@@ -116,9 +150,11 @@ def remove_counsellor(store: Store, username: str) -> None:
 
 
 def password_hash(store: Store, username: str) -> Optional[str]:
+    """The hash to check a login against; None for an unknown or disabled account."""
     with store.engine.connect() as conn:
         return conn.execute(sa.select(counsellors.c.password_hash)
-                            .where(counsellors.c.username == username)).scalar()
+                            .where(counsellors.c.username == username)
+                            .where(counsellors.c.disabled_at.is_(None))).scalar()
 
 
 def replace_hash(store: Store, username: str, old: str, new: str) -> None:
@@ -133,6 +169,7 @@ class Session:
     token_hash: str
     username: str
     csrf_token: str
+    role: str = "counsellor"
 
 
 def _token_hash(token: str) -> str:
@@ -142,9 +179,11 @@ def _token_hash(token: str) -> str:
 def create_session(store: Store, username: str) -> tuple[str, Session]:
     """A new session; returns the cookie's token (never stored) and the session."""
     token = secrets.token_urlsafe(32)
-    session = Session(_token_hash(token), username, secrets.token_urlsafe(32))
     now = time.time()
     with store.engine.begin() as conn:
+        role = conn.execute(sa.select(counsellors.c.role)
+                            .where(counsellors.c.username == username)).scalar()
+        session = Session(_token_hash(token), username, secrets.token_urlsafe(32), role or "counsellor")
         conn.execute(sessions.delete().where(sessions.c.expires_at < now))
         conn.execute(sessions.insert().values(token_hash=session.token_hash, username=username,
                                               csrf_token=session.csrf_token,
@@ -153,14 +192,18 @@ def create_session(store: Store, username: str) -> tuple[str, Session]:
 
 
 def find_session(store: Store, token: str) -> Optional[Session]:
+    """The live session of this cookie, with the account's role; None once it is disabled."""
     if not token:
         return None
     with store.engine.connect() as conn:
         row = conn.execute(
-            sa.select(sessions).where(sessions.c.token_hash == _token_hash(token))
+            sa.select(sessions, counsellors.c.role)
+            .join(counsellors, counsellors.c.username == sessions.c.username)
+            .where(sessions.c.token_hash == _token_hash(token))
             .where(sessions.c.expires_at > time.time())
+            .where(counsellors.c.disabled_at.is_(None))
         ).first()
-    return Session(row.token_hash, row.username, row.csrf_token) if row else None
+    return Session(row.token_hash, row.username, row.csrf_token, row.role) if row else None
 
 
 def end_session(store: Store, token_hash: str) -> None:

@@ -17,6 +17,7 @@ from bot.console.security import (ApiError, clear_session_cookie, current, json_
                                   set_session_cookie)
 from bot.crypto import Vault
 from bot.settings import ROOT
+from bot.stats import wait_bucket
 from bot.store import Conversation, Store, transcript
 
 log = logging.getLogger("salama.console")
@@ -58,7 +59,8 @@ async def log_in(request: web.Request) -> web.Response:
     token, session = await store.run(accounts.create_session, store, username)
     await store.run(store.audit, "login", username, None)
     log.info("console login counsellor=%s", username)
-    response = web.json_response({"csrf_token": session.csrf_token, "username": username})
+    response = web.json_response({"csrf_token": session.csrf_token, "username": username,
+                                  "role": session.role})
     set_session_cookie(response, request.app[SETTINGS], token)
     return response
 
@@ -78,7 +80,8 @@ async def logout(request: web.Request) -> web.Response:
 async def who(request: web.Request) -> web.Response:
     """After a reload the page asks who it is and gets the CSRF token back (same origin only)."""
     session = current(request)
-    return web.json_response({"username": session.username, "csrf_token": session.csrf_token})
+    return web.json_response({"username": session.username, "csrf_token": session.csrf_token,
+                              "role": session.role})
 
 
 @routes.get("/console/api/canned", name="console_canned")
@@ -118,6 +121,7 @@ async def claim(request: web.Request) -> web.Response:
                            counsellor=conv.counsellor)
     else:
         await _record(app, "claim", me, conv.id)
+        app[GATEWAY].stats.count("handoff_wait", wait_bucket(time.time() - (conv.waiting_since or time.time())))
     conv = await store.run(store.get_conversation, conv.id)
     return web.json_response(await _detail(app, conv, me))
 

@@ -1,4 +1,5 @@
-"""Manage counsellor accounts (`make counsellor NAME=...`); the password comes on stdin."""
+"""Manage console accounts (`make counsellor NAME=...`, `make supervisor NAME=...`); the
+password comes on stdin. After the first supervisor, accounts are managed from the page."""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,9 @@ def run(store: Store, command: str, name: str, stdin: TextIO) -> str:
     if command == "add-counsellor":
         accounts.add_counsellor(store, name, read_password(stdin))
         return f"counsellor {name} created"
+    if command == "add-supervisor":
+        accounts.add_counsellor(store, name, read_password(stdin), role="supervisor")
+        return f"supervisor {name} created: the programme view is at /console/programme"
     if command == "set-password":
         accounts.set_password(store, name, read_password(stdin))
         return f"password of {name} changed; sessions ended"
@@ -35,8 +39,9 @@ def run(store: Store, command: str, name: str, stdin: TextIO) -> str:
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.console", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("add-counsellor", "set-password", "remove-counsellor"))
-    parser.add_argument("name", help="the counsellor's login name (letters, digits, . _ -)")
+    parser.add_argument("command", choices=("add-counsellor", "add-supervisor", "set-password",
+                                                "remove-counsellor"))
+    parser.add_argument("name", help="the account's login name (letters, digits, . _ -)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()

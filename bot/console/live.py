@@ -12,16 +12,19 @@ SEND_TIMEOUT_S = 2.0
 
 
 class Hub:
-    """Open sockets and the session each belongs to."""
+    """Open sockets and the session (and account) each belongs to."""
 
     def __init__(self) -> None:
         self._sockets: dict[web.WebSocketResponse, str] = {}
+        self._owners: dict[web.WebSocketResponse, str] = {}
 
-    def add(self, ws: web.WebSocketResponse, token_hash: str) -> None:
+    def add(self, ws: web.WebSocketResponse, token_hash: str, username: str) -> None:
         self._sockets[ws] = token_hash
+        self._owners[ws] = username
 
     def discard(self, ws: web.WebSocketResponse) -> None:
         self._sockets.pop(ws, None)
+        self._owners.pop(ws, None)
 
     async def publish(self, event: dict) -> None:
         """Send to every socket; a slow or broken one is closed rather than waited for."""
@@ -38,6 +41,12 @@ class Hub:
         for ws in [ws for ws, owner in self._sockets.items() if owner == token_hash]:
             self.discard(ws)
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"logged out")
+
+    async def close_sessions_of(self, username: str) -> None:
+        """A supervisor disabled the account or reset its password: its sockets close."""
+        for ws in [ws for ws, owner in self._owners.items() if owner == username]:
+            self.discard(ws)
+            await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"account changed")
 
     async def close_all(self) -> None:
         for ws in list(self._sockets):
@@ -61,10 +70,12 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     session = await session_of(request)
     if session is None:
         raise ApiError(401, "not_logged_in", "Log in first (the session is missing or expired).")
+    if session.role != "counsellor":  # the queue is for counsellors only
+        raise ApiError(403, "forbidden_role", "Only a counsellor's account may do this.")
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
     hub = request.app[HUB]
-    hub.add(ws, session.token_hash)
+    hub.add(ws, session.token_hash, session.username)
     try:
         async for _ in ws:  # the page sends nothing we act on
             pass

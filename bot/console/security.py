@@ -18,6 +18,14 @@ COOKIE_PATH = "/console"
 API = "/console/api/"
 PUBLIC_API = {"/console/api/login"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Who may call what: supervisors see aggregates and manage accounts, never a conversation;
+# counsellors see the queue and conversations, never the programme view or the accounts.
+ROLE_PREFIXES = (
+    ("/console/api/programme", "supervisor"),
+    ("/console/api/accounts", "supervisor"),
+    ("/console/api/conversations", "counsellor"),
+    ("/console/api/canned", "counsellor"),
+)
 SESSION = "console_session"  # request key holding the Session
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -142,4 +150,12 @@ async def _check(request: web.Request) -> None:
         sent = request.headers.get("X-CSRF-Token", "")
         if not sent or not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
             raise ApiError(403, "csrf", "Missing or wrong X-CSRF-Token header.")
+    needed = role_for(request.path)
+    if needed and session.role != needed:
+        raise ApiError(403, "forbidden_role", f"Only a {needed}'s account may do this.")
     request[SESSION] = session
+
+
+def role_for(path: str) -> Optional[str]:
+    """The role a path needs (None: any logged-in account)."""
+    return next((role for prefix, role in ROLE_PREFIXES if path.startswith(prefix)), None)
