@@ -1,8 +1,8 @@
 """The programme view's charts from the daily counters, with small cells suppressed.
 
-Every number that leaves the server goes through `suppress`: a count below 5 is sent as the
-string "< 5", never as a number. Within a chart whose total is shown, a single suppressed
-cell would be the total minus the others, so the next smallest cell is suppressed with it.
+Every number that leaves the server goes through `suppress` or `shown`: a count below 5
+(zero included) is sent as the string "< 5", never as a number. A chart's total is shown, so
+the hidden cells of a chart must not add up to a small number either (`suppress`).
 """
 from __future__ import annotations
 
@@ -68,12 +68,14 @@ def shown(n: int) -> Cell:
 
 
 def suppress(values: list[int]) -> list[Cell]:
-    """The cells as sent: below 5 hidden; if exactly one is hidden, the smallest shown one
-    is hidden too, so that no hidden cell is the total minus the shown ones."""
+    """The cells as sent: below 5 hidden; then, while the hidden cells add up to 1 to 4, the
+    smallest shown cell is hidden too, so that the total minus the shown cells is never a
+    small number."""
     cells: list[Cell] = [shown(v) for v in values]
-    hidden = [i for i, c in enumerate(cells) if c == HIDDEN]
-    visible = [i for i, c in enumerate(cells) if c != HIDDEN]
-    if len(hidden) == 1 and visible:
+    while 0 < sum(v for v, c in zip(values, cells) if c == HIDDEN) < SMALL:
+        visible = [i for i, c in enumerate(cells) if c != HIDDEN]
+        if not visible:
+            break
         cells[min(visible, key=lambda i: values[i])] = HIDDEN
     return cells
 
@@ -91,8 +93,12 @@ def _median_bucket(counts: list[int], labels: list[str]) -> Optional[str]:
     return None
 
 
-def build(rows: Rows, first: str, last: str, month: Optional[str]) -> dict:
-    """The view's JSON: each chart's labels, suppressed cells and suppressed total."""
+def build(rows: Rows, first: str, last: str, month: Optional[str],
+          regions: Optional[dict[str, dict[str, str]]] = None) -> dict:
+    """The view's JSON: each chart's labels, suppressed cells and suppressed total. Every
+    region of `regions` (slug: {"fr", "ar"} names) is listed, largest first: a region
+    missing from the chart would say it had no conversation, which is itself a small cell."""
+    regions = regions or {}
     by_kind: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for day, kind, key, n in rows:
@@ -105,12 +111,18 @@ def build(rows: Rows, first: str, last: str, month: Optional[str]) -> dict:
             values = [by_day[kind].get(d, 0) for d in labels]
         else:
             counts = by_kind[kind]
-            extra = sorted((k for k in counts if k not in order), key=lambda k: (-counts[k], k))
-            labels = [*order, *extra]
+            listed = order or (tuple(regions) if chart_id == "regions" else ())
+            keys = set(counts) | set(listed)
+            if order:
+                labels = [*order, *sorted((k for k in keys if k not in order), key=lambda k: (-counts.get(k, 0), k))]
+            else:  # ordered bars, largest first
+                labels = sorted(keys, key=lambda k: (-counts.get(k, 0), k))
             values = [counts.get(k, 0) for k in labels]
         chart = {"id": chart_id, "labels": labels, "values": suppress(values), "total": shown(sum(values))}
         if chart_id == "handoff_wait":
             chart["median"] = _median_bucket(values, labels)
+        if chart_id == "regions":
+            chart["names"] = {k: regions[k] for k in labels if k in regions}
         charts.append(chart)
     totals = {kind: shown(sum(by_kind[kind].values())) for kind in TOTALS}
     return {"first_day": first, "last_day": last, "month": month, "suppressed_below": SMALL,

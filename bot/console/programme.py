@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import logging
 from aiohttp import web
 
@@ -21,7 +22,15 @@ from bot.stats_store import read_counts
 log = logging.getLogger("salama.console")
 routes = web.RouteTableDef()
 STATIC = ROOT / "bot" / "static" / "console"
+REGIONS_CSV = ROOT / "data" / "places" / "regions.csv"
+REGIONS = web.AppKey("programme_regions", dict)
 FLUSH_EVERY_S = 5.0
+
+
+def load_regions() -> dict[str, dict[str, str]]:
+    """Morocco's 12 regions: slug -> {"fr", "ar"} names (data/places/regions.csv)."""
+    with open(REGIONS_CSV, encoding="utf-8", newline="") as f:
+        return {r["slug"]: {"fr": r["name_fr"], "ar": r["name_ar"]} for r in csv.DictReader(f)}
 
 
 @routes.get("/console/programme", name="programme")
@@ -38,7 +47,7 @@ async def _view(request: web.Request) -> dict:
     store, stats = app[STORE], app[GATEWAY].stats
     await store.run(stats.flush)  # this gateway's last seconds are in the view
     rows = await store.run(read_counts, store.engine, first, last)
-    return aggregates.build(rows, first, last, month)
+    return aggregates.build(rows, first, last, month, app[REGIONS])
 
 
 @routes.get("/console/api/programme", name="programme_json")
@@ -139,6 +148,7 @@ async def stop_flushing(app: web.Application) -> None:
 
 
 def setup(app: web.Application) -> None:
+    app[REGIONS] = load_regions()
     app.add_routes(routes)
     app.on_startup.append(start_flushing)
     app.on_shutdown.append(stop_flushing)

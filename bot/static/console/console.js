@@ -1,4 +1,5 @@
-// Salama counsellor console: talks to /console/api and listens on /console/ws.
+// Salama counsellor console: talks to /console/api and listens on /console/ws. A supervisor
+// who logs in here is sent to the programme view (/console/programme).
 // No framework, no external asset; untrusted text only ever goes through textContent.
 "use strict";
 
@@ -207,6 +208,7 @@ $("login-form").addEventListener("submit", async (event) => {
     state.username = data.username;
     $("password").value = "";
     $("alert").hidden = true;
+    if (data.role === "supervisor") return location.assign("/console/programme");
     await showApp();
   } catch (err) {
     notify(message(err));
@@ -504,6 +506,7 @@ setInterval(() => { if (state.csrf && !document.hidden) refresh(); }, 30000);
     const me = await api("GET", "/console/api/session");
     state.csrf = me.csrf_token;
     state.username = me.username;
+    if (me.role === "supervisor") return location.assign("/console/programme");
     await showApp();
   } catch (err) {
     showLogin();
