@@ -1,29 +1,38 @@
 """Prometheus metrics (prometheus_client): typed counters, histograms and gauges, counted by
-channel or reason, never a number or a text. Families are created on first use, each with
-the label names of that first use; a later call with other label names is a bug and raises."""
+channel or reason, never a number or a text.
+
+Every family is declared in FAMILIES (kind, help, label names) and registered at start-up, so
+/metrics lists all of them from the first scrape and docs/grafana-dashboard.json can be checked
+against it (tests/test_programme_metrics.py). Names follow Prometheus' conventions: counters
+end in `_total`, durations are histograms in `_seconds`. Using an undeclared name, or other
+label names than declared, is a bug and raises."""
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401 (re-exported for the route)
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 8.0, 15.0)
-# What each family counts: its HELP line on /metrics.
-HELP = {
-    "salama_messages_in_total": "Inbound messages, by channel.",
-    "salama_messages_out_total": "Outbound messages, by channel and path (twiml or rest).",
-    "salama_rate_limited_total": "Messages answered with the rate-limit notice.",
-    "salama_late_replies_total": "Messages answered with the static reply past the budget.",
-    "salama_failures_total": "Failures, by component.",
-    "salama_rejected_webhooks_total": "Webhooks refused, by reason.",
-    "salama_duplicate_webhooks_total": "Retried webhooks answered from the store.",
-    "salama_handoffs_total": "Conversations handed to a counsellor.",
-    "salama_erasures_total": "Conversations erased at her request.",
-    "salama_outbound_retries_total": "Outbound sends retried, by channel.",
-    "salama_delivery_status_total": "Twilio delivery status callbacks, by status.",
-    "salama_reply_seconds": "Time from webhook to answer, by channel.",
-    "salama_outbox_backlog": "Messages waiting in the outbox.",
-    "salama_queue_waiting": "Conversations waiting for a counsellor.",
-    "salama_queue_active": "Conversations with a counsellor.",
+# A woman waits minutes, not milliseconds, for a counsellor: 30 s to 2 hours.
+WAIT_BUCKETS = (30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0)
+FAMILIES: dict[str, tuple[type, str, tuple[str, ...]]] = {
+    "salama_messages_in_total": (Counter, "Inbound messages, by channel.", ("channel",)),
+    "salama_messages_out_total": (Counter, "Outbound messages, by channel and path (twiml or rest).",
+                                  ("channel", "path")),
+    "salama_rate_limited_total": (Counter, "Messages answered with the rate-limit notice.", ("channel",)),
+    "salama_late_replies_total": (Counter, "Messages answered with the static reply past the budget.",
+                                  ("channel",)),
+    "salama_failures_total": (Counter, "Failures, by component.", ("component",)),
+    "salama_rejected_webhooks_total": (Counter, "Webhooks refused, by reason.", ("reason",)),
+    "salama_duplicate_webhooks_total": (Counter, "Retried webhooks answered from the store.", ("channel",)),
+    "salama_handoffs_total": (Counter, "Conversations handed to a counsellor.", ()),
+    "salama_erasures_total": (Counter, "Conversations erased at her request.", ()),
+    "salama_outbound_retries_total": (Counter, "Outbound sends retried, by channel.", ("channel",)),
+    "salama_delivery_status_total": (Counter, "Twilio delivery status callbacks, by status.", ("status",)),
+    "salama_reply_seconds": (Histogram, "Time from webhook to answer, by channel.", ("channel",)),
+    "salama_handoff_wait_seconds": (Histogram, "Time from a handoff to a counsellor's claim.", ()),
+    "salama_outbox_backlog": (Gauge, "Messages waiting in the outbox.", ()),
+    "salama_queue_waiting": (Gauge, "Conversations waiting for a counsellor.", ()),
+    "salama_queue_active": (Gauge, "Conversations with a counsellor.", ()),
 }
 
 
@@ -31,14 +40,17 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._families: dict[str, Counter | Histogram | Gauge] = {}
+        for name, (kind, help_text, labels) in FAMILIES.items():
+            extra = {}
+            if kind is Histogram:
+                extra["buckets"] = WAIT_BUCKETS if name == "salama_handoff_wait_seconds" else BUCKETS
+            self._families[name] = kind(name, help_text, labelnames=labels, registry=self.registry, **extra)
 
     def _family(self, kind: type, name: str, labels: tuple[str, ...]) -> Counter | Histogram | Gauge:
-        family = self._families.get(name)
-        if family is None:
-            extra = {"buckets": BUCKETS} if kind is Histogram else {}
-            family = kind(name, HELP.get(name, name), labelnames=labels, registry=self.registry, **extra)
-            self._families[name] = family
-        return family
+        declared = FAMILIES.get(name)
+        if declared is None or declared[0] is not kind or tuple(sorted(declared[2])) != labels:
+            raise ValueError(f"metric {name} with labels {labels} is not declared in bot.metrics.FAMILIES")
+        return self._families[name]
 
     def inc(self, name: str, amount: float = 1, **labels: str) -> None:
         family = self._family(Counter, name, tuple(sorted(labels)))

@@ -9,7 +9,7 @@ from typing import Optional
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot.appkeys import GATEWAY, SETTINGS, STORE, VAULT
+from bot.appkeys import GATEWAY, METRICS, SETTINGS, STORE, VAULT
 from bot.console import accounts, login
 from bot.console.canned import load_canned
 from bot.console.live import HUB
@@ -121,7 +121,9 @@ async def claim(request: web.Request) -> web.Response:
                            counsellor=conv.counsellor)
     else:
         await _record(app, "claim", me, conv.id)
-        app[GATEWAY].stats.count("handoff_wait", wait_bucket(time.time() - (conv.waiting_since or time.time())))
+        waited = time.time() - (conv.waiting_since or time.time())
+        app[GATEWAY].stats.count("handoff_wait", wait_bucket(waited))
+        app[METRICS].observe("salama_handoff_wait_seconds", waited)
     conv = await store.run(store.get_conversation, conv.id)
     return web.json_response(await _detail(app, conv, me))
 
