@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import io
 import json
+import re
 import subprocess
 import time
 from datetime import datetime
@@ -403,3 +405,28 @@ def test_make_supervisor_creates_the_first_supervisor(var_dir):
     usage = subprocess.run(["make", "-s", "supervisor"], cwd=ROOT, env=clean_env(var_dir), capture_output=True,
                            text=True, timeout=60)
     assert usage.returncode != 0 and "make supervisor NAME=" in usage.stderr
+
+
+# -- the page ------------------------------------------------------------------------------------
+def test_the_vendored_chart_library_is_the_pinned_release():
+    vendor = ROOT / "bot" / "static" / "console" / "vendor" / "chartjs"
+    code = (vendor / "chart.umd.min.js").read_bytes()
+    assert hashlib.sha256(code).hexdigest() == "87364cc2b2a76a6684929e7d6b80b18a897794db38400caff1fcf1791c6925d2"
+    assert b"Chart.js v4.6.1" in code[:200] and "MIT" in (vendor / "LICENSE.md").read_text()
+    assert "87364cc2" in (vendor / "SOURCE.md").read_text()
+
+
+async def test_the_programme_page_is_served_with_no_external_asset(gateway_factory):
+    client, settings, app = await gateway_factory()
+    resp = await client.get("/console/programme")
+    assert resp.status == 200 and "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    html = await resp.text()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets and all(a.startswith(("/console/", "data:")) for a in assets), assets
+    for asset in assets:
+        if asset.startswith("/console/static/"):
+            assert (await client.get(asset)).status == 200, asset
+    # The page is static: its numbers come from the API, which asks for a supervisor's session.
+    assert (await client.get("/console/api/programme")).status == 401
+    script = (ROOT / "bot" / "static" / "console" / "programme.js").read_text()
+    assert "innerHTML" not in script and "http://" not in script and "https://" not in script
