@@ -67,6 +67,8 @@ async def test_a_supervisor_reads_a_days_traffic_in_the_programme_view(served: A
     # The supervisor logs in where counsellors do and lands on the programme view.
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     page = await context.new_page()
+    errors: list[str] = []  # the console's CSP (no inline code or style) must hold for Chart.js
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     await page.goto(f"{base}/console")
     await page.fill("#username", "salma")
     await page.fill("#password", PASSWORD)
@@ -105,4 +107,5 @@ async def test_a_supervisor_reads_a_days_traffic_in_the_programme_view(served: A
     width = await page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, "nothing wider than the phone's screen"
     await page.screenshot(path=str(shots / "programme-phone-ar.png"))
+    assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     await context.close()
