@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from playwright.async_api import Browser, Page
 
 from bot.appkeys import GATEWAY, STORE
-from bot.console import cli
+from bot.console import accounts, cli
+from bot.store import audit
 from tests.conftest import Phone
 from tests.test_console_browser import PASSWORD, browser, served  # noqa: F401 (fixtures)
 
@@ -37,6 +39,11 @@ DAY = [
     ("+212600000311", ["au secours"]),
     ("+212600000312", ["salam", "STOP"]),
 ]
+
+
+def _audit(store: Any) -> list:
+    with store.engine.connect() as conn:
+        return list(conn.execute(sa.select(audit).where(audit.c.action.like("account_%")).order_by(audit.c.id)))
 
 
 async def totals_on_page(page: Page) -> dict[str, str]:
@@ -107,5 +114,19 @@ async def test_a_supervisor_reads_a_days_traffic_in_the_programme_view(served: A
     width = await page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, "nothing wider than the phone's screen"
     await page.screenshot(path=str(shots / "programme-phone-ar.png"))
+
+    # She makes a counsellor's account from the page, then gives it a new password.
+    await page.fill("#new-name", "nadia")
+    await page.fill("#new-password", "a long enough password")
+    await page.click("#account-form button[type=submit]")
+    row = page.locator("#account-rows tr", has_text="nadia")
+    await row.wait_for()
+    await row.locator("button").first.click()
+    await row.locator("input[type=password]").fill("another long password")
+    await row.locator("button[type=submit]").click()
+    await row.locator("input[type=password]").wait_for(state="detached")  # done: the row is drawn again
+    assert await store.run(accounts.password_hash, store, "nadia") is not None
+    audited = [(r.action, r.counsellor, r.subject) for r in await store.run(_audit, store)]
+    assert audited == [("account_create", "salma", "nadia"), ("account_password", "salma", "nadia")]
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     await context.close()

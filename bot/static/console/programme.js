@@ -30,7 +30,7 @@ const LABELS = {
     role_counsellor: "Conseillère", role_supervisor: "Superviseur·e", active: "Actif", disabled: "Désactivé",
     reset: "Nouveau mot de passe", disable: "Désactiver", enable: "Réactiver",
     new_account: "Nouveau compte", password_rule: "Mot de passe (10 caractères au moins)", create: "Créer le compte",
-    ask_password: "Nouveau mot de passe pour {name} (10 caractères au moins) :",
+    ask_password: "Nouveau mot de passe pour {name} (10 caractères au moins)", save: "Enregistrer", cancel: "Annuler",
     confirm_disable: "Désactiver le compte {name} ? Ses sessions sont fermées.",
     created: "Compte créé.", changed: "C'est fait.",
     err_forbidden_role: "Cette page est réservée aux superviseur·es.",
@@ -61,7 +61,7 @@ const LABELS = {
     role_counsellor: "مستشارة", role_supervisor: "مشرف(ة)", active: "نشط", disabled: "معطل",
     reset: "كلمة سر جديدة", disable: "تعطيل", enable: "تفعيل",
     new_account: "حساب جديد", password_rule: "كلمة السر (10 حروف على الأقل)", create: "إنشاء الحساب",
-    ask_password: "كلمة سر جديدة لـ {name} (10 حروف على الأقل):",
+    ask_password: "كلمة سر جديدة لـ {name} (10 حروف على الأقل)", save: "حفظ", cancel: "إلغاء",
     confirm_disable: "تعطيل حساب {name}؟ ستُغلق جلساته.",
     created: "أُنشئ الحساب.", changed: "تم.",
     err_forbidden_role: "هذه الصفحة خاصة بالمشرفين.",
@@ -210,7 +210,7 @@ function renderAccounts() {
   const rows = state.accounts.map((account) => {
     const actions = el("td", { class: "row-actions" });
     const reset = el("button", { type: "button", text: t("reset") });
-    reset.addEventListener("click", () => resetPassword(account.username));
+    reset.addEventListener("click", () => actions.replaceChildren(passwordForm(account.username)));
     actions.append(reset);
     if (account.username !== state.username) {
       const toggle = el("button", { type: "button", text: t(account.disabled ? "enable" : "disable") });
@@ -263,9 +263,19 @@ async function change(method, path, body, done) {
   await loadAccounts();
 }
 
-function resetPassword(name) {
-  const password = prompt(t("ask_password", { name }));
-  if (password) change("POST", `/console/api/accounts/${encodeURIComponent(name)}/password`, { password }, "changed");
+// A new password is typed in a password field (masked), never in a prompt().
+function passwordForm(name) {
+  const input = el("input", { type: "password", autocomplete: "new-password", minlength: "10", required: "",
+                              "aria-label": t("ask_password", { name }) });
+  const form = el("form", { class: "row-actions" }, input, el("button", { type: "submit", class: "primary", text: t("save") }),
+                  el("button", { type: "button", text: t("cancel") }));
+  form.lastChild.addEventListener("click", renderAccounts);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    change("POST", `/console/api/accounts/${encodeURIComponent(name)}/password`, { password: input.value }, "changed");
+  });
+  setTimeout(() => input.focus());
+  return form;
 }
 
 function setDisabled(name, disabled) {
