@@ -10,7 +10,7 @@ from typing import Optional
 import rasa_sdk.utils
 from rasa_sdk.__main__ import main as sdk_main
 
-from bot import logsafe
+from bot import logsafe, stats_actions
 
 
 def _rotating_file_logging(logger_obj: logging.Logger, log_file: Optional[str], loglevel: int,
@@ -26,6 +26,7 @@ def _rotating_file_logging(logger_obj: logging.Logger, log_file: Optional[str], 
 def main() -> int:
     logsafe.install()
     rasa_sdk.utils.configure_file_logging = _rotating_file_logging  # read at call time
+    stats_actions.install()  # the programme view's topics and regions asked about
     sdk_main()
     return 0
 

@@ -441,7 +441,7 @@ class Gateway:
                 )
                 self.metrics.inc("salama_handoffs_total")
                 self.stats.count("handoffs_asked", info.get("priority", "other"))
-                self.stats.count("regions", info.get("region"))
+                self.stats.count("handoff_regions", info.get("region"))
                 await self._notify(conv_id)
             if custom.get("forget"):
                 await self.forget(conv_id)

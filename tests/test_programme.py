@@ -120,8 +120,8 @@ async def test_handoffs_asked_regions_wait_and_unclaimed_are_counted(gateway_fac
     gateway = app[GATEWAY]
     before = await counts(app)
     ids = []
-    for i, (priority, region) in enumerate([("emergency", "Casablanca-Settat"), ("disclosure", None),
-                                            ("other", "Casablanca-Settat")]):
+    for i, (priority, region) in enumerate([("emergency", "casablanca-settat"), ("disclosure", None),
+                                            ("other", "casablanca-settat")]):
         await Phone(client, settings, her(i)).send("salam")
         conv_id = gateway.vault.pseudonym(her(i))
         # What the gateway does with action_handoff's answer (Rasa is down in this test).
@@ -133,10 +133,10 @@ async def test_handoffs_asked_regions_wait_and_unclaimed_are_counted(gateway_fac
     await store.run(store.update_conversation, ids[1], waiting_since=time.time() - 120)
     assert await notify_unclaimed(app) == 1  # within hours (00:00-24:00), waited past 60 s
     change = moved(before, await counts(app))
-    assert {k: v for k, v in change.items() if k[0] in ("handoffs_asked", "regions", "handoff_wait",
+    assert {k: v for k, v in change.items() if k[0] in ("handoffs_asked", "handoff_regions", "handoff_wait",
                                                         "handoffs_unclaimed")} == {
         ("handoffs_asked", "emergency"): 1, ("handoffs_asked", "disclosure"): 1, ("handoffs_asked", "other"): 1,
-        ("regions", "Casablanca-Settat"): 2, ("regions", "unknown"): 1,
+        ("handoff_regions", "casablanca-settat"): 2, ("handoff_regions", "unknown"): 1,
         ("handoff_wait", "5-15"): 1, ("handoffs_unclaimed", ""): 1}
 
 
@@ -223,8 +223,8 @@ async def seeded(gateway_factory: Any) -> tuple[Any, Any, dict[str, Counsellor]]
     client, settings, app = await gateway_factory()
     stats = app[GATEWAY].stats
     for kind, key, n in [("conversations_new", "whatsapp", 7), ("conversations_new", "sms", 3),
-                         ("regions", "casablanca-settat", 12), ("regions", "oriental", 1),
-                         ("regions", "souss-massa", 6), ("regions", "draa-tafilalet", 9),
+                         ("regions_asked", "casablanca-settat", 12), ("regions_asked", "oriental", 1),
+                         ("regions_asked", "souss-massa", 6), ("regions_asked", "draa-tafilalet", 9),
                          ("conversations_variety", "dar_lat", 8), ("conversations_variety", "fr", 2),
                          ("handoff_wait", "1-5", 4), ("handoff_wait", "5-15", 6), ("stops", "", 2),
                          ("erasures", "", 5), ("fallbacks", "rasa_down", 1)]:
@@ -429,3 +429,79 @@ async def test_the_programme_page_is_served_with_no_external_asset(gateway_facto
     assert (await client.get("/console/api/programme")).status == 401
     script = (ROOT / "bot" / "static" / "console" / "programme.js").read_text()
     assert "innerHTML" not in script and "http://" not in script and "https://" not in script
+
+
+# -- the action server: topics and regions asked about -------------------------------------------
+PLACES = {"dar_lat": "fes", "dar_ar": "فاس", "ar": "فاس", "fr": "Fès"}
+SHELTER = {"dar_lat": "bghit fin nbat f fes", "dar_ar": "بغيت فين نبات ففاس", "ar": "أريد مأوى في فاس",
+           "fr": "je cherche un refuge à Fès"}
+
+
+def action_call(action: str, variety: str, intent: str, place: str = "") -> dict:
+    """What Rasa sends the action server after her message (the tracker as JSON)."""
+    entities = [{"entity": "place", "value": place}] if place else []
+    latest = {"text": SHELTER[variety], "intent": {"name": intent, "confidence": 0.9}, "entities": entities,
+              "metadata": {"channel": "whatsapp", "language": variety}}
+    return {"next_action": action, "sender_id": "u0", "domain": {}, "tracker": {
+        "sender_id": "u0", "slots": {"language": variety, "place": None, "help_kind": "shelter"},
+        "latest_message": latest, "events": [{"event": "user", **latest}], "paused": False,
+        "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen"}}
+
+
+@pytest.fixture
+def executor(monkeypatch):
+    from rasa_sdk.executor import ActionExecutor
+
+    monkeypatch.setattr(ActionExecutor, "run", ActionExecutor.run)  # put back after the test
+    found = ActionExecutor()
+    found.register_package("actions")
+    return found
+
+
+def test_topics_yml_gives_every_intent_of_the_domain_one_place(tmp_path):
+    from bot.stats_actions import TopicsError, load_topics
+
+    topics = load_topics()
+    assert topics["report_violence"] == "violence" and topics["find_shelter"] == "places_of_help"
+    assert topics["greet"] is None and topics["nlu_fallback"] == "not_understood"
+    twice = tmp_path / "topics.yml"
+    twice.write_text("families:\n  violence: [report_violence]\n  legal: [report_violence]\n", encoding="utf-8")
+    with pytest.raises(TopicsError, match=r"topics.yml:3: intent 'report_violence' is listed twice"):
+        load_topics(twice)
+    short = tmp_path / "short.yml"
+    short.write_text("families:\n  violence: [report_violence, hello]\n", encoding="utf-8")
+    with pytest.raises(TopicsError, match=r"short.yml:1: intents missing .*'emergency'.* not in domain.yml \['hello'\]"):
+        load_topics(short)
+
+
+@pytest.mark.parametrize("variety", list(GREETINGS))
+async def test_the_action_server_counts_her_topic_and_the_region_she_asks_about(var_dir, executor, variety):
+    from bot.stats_actions import ActionStats, install, load_topics
+    from bot.store import make_engine
+
+    engine = make_engine(f"sqlite:///{var_dir / 'gateway.db'}")
+    counter = install(ActionStats(stats_mod.Stats(engine), load_topics()))
+    for intent in ("find_shelter", "greet", "report_violence"):
+        await executor.run(action_call("action_extract_turn_slots", variety, intent))
+    answer = await executor.run(action_call("action_nearest_help", variety, "find_shelter", PLACES[variety]))
+    assert answer["responses"] and "fes-meknes" in str(answer["events"])
+    counter.stats.flush()
+    with engine.connect() as conn:
+        rows = {(r.kind, r.key): r.count for r in conn.execute(sa.select(daily_counts))}
+    assert rows == {("topics", "places_of_help"): 1, ("topics", "violence"): 1, ("regions_asked", "fes-meknes"): 1}
+    engine.dispose()
+
+
+async def test_counting_in_the_action_server_never_costs_her_an_answer(tmp_path, executor, caplog):
+    from bot.stats_actions import ActionStats, install, load_topics
+    from bot.store import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'not-migrated.db'}")  # no table: every write fails
+    counter = install(ActionStats(stats_mod.Stats(engine), load_topics()))
+    counter._flushed = 0.0  # due now
+    answer = await executor.run(action_call("action_extract_turn_slots", "fr", "report_violence"))
+    assert {"event": "slot", "name": "language", "value": "fr", "timestamp": None} in answer["events"]
+    await counter._flushing
+    assert "could not write the daily counters" in caplog.text
+    assert "je cherche" not in caplog.text
+    engine.dispose()

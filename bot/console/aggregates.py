@@ -26,7 +26,9 @@ Rows = list[tuple[str, str, str, int]]
 # id, counter kind, how the cells are chosen: by day, or by key (ordered: fixed keys, else by size)
 CHARTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("conversations_per_day", "conversations_new", "day", ()),
-    ("regions", "regions", "key", ()),
+    ("topics", "topics", "key", ()),
+    ("regions", "regions_asked", "key", ()),
+    ("handoff_regions", "handoff_regions", "key", ()),
     ("varieties", "conversations_variety", "key", ("dar_ar", "dar_lat", "ar", "fr")),
     ("channels", "conversations_new", "key", ("whatsapp", "sms")),
     ("messages_in", "messages_in", "key", ("whatsapp", "sms")),
@@ -36,6 +38,7 @@ CHARTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("fallbacks", "fallbacks", "key", ("rasa_slow", "rasa_down", "error")),
     ("emergencies", "emergencies", "key", ("dar_ar", "dar_lat", "ar", "fr")),
 )
+REGION_CHARTS = ("regions", "handoff_regions")
 # Counters shown as one total each for the period.
 TOTALS = ("handoffs_unclaimed", "handoffs_after_hours", "erasures", "quick_exits", "stops")
 
@@ -111,7 +114,7 @@ def build(rows: Rows, first: str, last: str, month: Optional[str],
             values = [by_day[kind].get(d, 0) for d in labels]
         else:
             counts = by_kind[kind]
-            listed = order or (tuple(regions) if chart_id == "regions" else ())
+            listed = order or (tuple(regions) if chart_id in REGION_CHARTS else ())
             keys = set(counts) | set(listed)
             if order:
                 labels = [*order, *sorted((k for k in keys if k not in order), key=lambda k: (-counts.get(k, 0), k))]
@@ -121,7 +124,7 @@ def build(rows: Rows, first: str, last: str, month: Optional[str],
         chart = {"id": chart_id, "labels": labels, "values": suppress(values), "total": shown(sum(values))}
         if chart_id == "handoff_wait":
             chart["median"] = _median_bucket(values, labels)
-        if chart_id == "regions":
+        if chart_id in REGION_CHARTS:
             chart["names"] = {k: regions[k] for k in labels if k in regions}
         charts.append(chart)
     totals = {kind: shown(sum(by_kind[kind].values())) for kind in TOTALS}

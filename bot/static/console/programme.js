@@ -13,7 +13,12 @@ const LABELS = {
     key_figures: "Chiffres clés", total: "Total", median: "Médiane", no_median: "Médiane : moins de 5 prises en charge.",
     table_of: "Les chiffres de ce graphique", chart_img: "Graphique : {title}. Les chiffres sont dans le tableau qui suit.",
     col_value: "Nombre", hidden_note: "Barres absentes : moins de 5.",
-    chart_conversations_per_day: "Nouvelles conversations par jour", chart_regions: "Région de la demande d'aide",
+    chart_conversations_per_day: "Nouvelles conversations par jour", chart_regions: "Région où elle cherche de l'aide",
+    chart_topics: "De quoi elle parle", chart_handoff_regions: "Région des demandes de conseillère",
+    violence: "Violences subies", places_of_help: "Lieux d'aide", legal: "Droits et démarches",
+    counsellor: "Parler à une conseillère", safety_and_children: "Sécurité et enfants",
+    emotional_support: "Soutien moral", information: "Informations sur Salama", erasure: "Effacement",
+    not_understood: "Non compris",
     chart_varieties: "Langue du premier message", chart_channels: "Nouvelles conversations par canal",
     chart_messages_in: "Messages reçus par canal", chart_messages_out: "Messages envoyés par canal",
     chart_handoffs_asked: "Demandes d'une conseillère, par priorité",
@@ -44,7 +49,12 @@ const LABELS = {
     key_figures: "أرقام أساسية", total: "المجموع", median: "الوسيط", no_median: "الوسيط: أقل من 5 تكفلات.",
     table_of: "أرقام هذا الرسم", chart_img: "رسم بياني: {title}. الأرقام في الجدول الموالي.",
     col_value: "العدد", hidden_note: "الأعمدة الغائبة: أقل من 5.",
-    chart_conversations_per_day: "المحادثات الجديدة في كل يوم", chart_regions: "جهة طلب المساعدة",
+    chart_conversations_per_day: "المحادثات الجديدة في كل يوم", chart_regions: "الجهة التي تبحث فيها عن المساعدة",
+    chart_topics: "موضوع رسائلها", chart_handoff_regions: "جهة طلبات المستشارة",
+    violence: "العنف الذي تتعرض له", places_of_help: "أماكن المساعدة", legal: "الحقوق والإجراءات",
+    counsellor: "التحدث مع مستشارة", safety_and_children: "السلامة والأطفال",
+    emotional_support: "الدعم النفسي", information: "معلومات عن سلامة", erasure: "المسح",
+    not_understood: "غير مفهوم",
     chart_varieties: "لغة الرسالة الأولى", chart_channels: "المحادثات الجديدة حسب القناة",
     chart_messages_in: "الرسائل الواردة حسب القناة", chart_messages_out: "الرسائل المرسلة حسب القناة",
     chart_handoffs_asked: "طلبات التحدث مع مستشارة حسب الأولوية",
@@ -69,8 +79,8 @@ const LABELS = {
   },
 };
 // Charts that get a tall box (many bars) and those drawn with horizontal bars.
-const TALL = new Set(["regions", "conversations_per_day"]);
-const HORIZONTAL = new Set(["regions"]);
+const TALL = new Set(["regions", "handoff_regions", "topics", "conversations_per_day"]);
+const HORIZONTAL = new Set(["regions", "handoff_regions", "topics"]);
 
 const state = {
   lang: localStorage.getItem("salama.console.lang") === "ar" ? "ar" : "fr",
@@ -135,7 +145,7 @@ function labelOf(chart, key) {
     return new Date(`${key}T12:00:00`).toLocaleDateString(state.lang === "ar" ? "ar-MA" : "fr-MA",
                                                            { day: "numeric", month: "short" });
   }
-  if (chart.id === "regions") return (chart.names[key] || {})[state.lang] || t(key);
+  if (chart.names) return (chart.names[key] || {})[state.lang] || t(key);
   if (chart.id === "handoff_wait") return key;
   return t(key);
 }
