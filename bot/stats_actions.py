@@ -93,21 +93,28 @@ class ActionStats:
             log.warning("could not write the daily counters: %s", type(exc).__name__)
 
 
-def install(counter: Optional[ActionStats] = None) -> ActionStats:
-    """Wrap ActionExecutor.run so that every action call is counted (idempotent)."""
+def install(counter: Optional[ActionStats] = None) -> Optional[ActionStats]:
+    """Wrap ActionExecutor.run so that every action call is counted (idempotent). Without
+    usable settings the action server runs uncounted rather than not at all."""
     if counter is None:
+        from bot.settings import SettingsError
         from bot.store import make_engine
         from bot.tracker_store import settings_from_env
 
-        counter = ActionStats(Stats(make_engine(settings_from_env().store_url)), load_topics())
+        try:
+            counter = ActionStats(Stats(make_engine(settings_from_env().store_url)), load_topics())
+        except (SettingsError, TopicsError, OSError) as exc:
+            log.warning("the action server counts no topic: %s", exc)
+            return None
+    assert counter is not None
     run = getattr(ActionExecutor.run, "__wrapped__", ActionExecutor.run)
 
     @functools.wraps(run)
     async def counted(self: ActionExecutor, action_call: dict) -> Optional[dict]:
         result = await run(self, action_call)
         try:
-            counter.record(action_call, result)
-            counter.flush_if_due()
+            counter.record(action_call, result)  # type: ignore[union-attr]
+            counter.flush_if_due()  # type: ignore[union-attr]
         except Exception:  # counting must never cost her an answer
             log.exception("could not count an action call")
         return result
