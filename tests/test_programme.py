@@ -505,3 +505,27 @@ async def test_counting_in_the_action_server_never_costs_her_an_answer(tmp_path,
     assert "could not write the daily counters" in caplog.text
     assert "je cherche" not in caplog.text
     engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_gateways_sharing_postgresql_add_up_their_counts():
+    from bot.migrate import upgrade
+    from bot.store import make_engine
+    from tests.conftest import empty_postgres_database
+
+    with empty_postgres_database() as url:
+        upgrade(url)
+        engines = [make_engine(url) for _ in range(3)]
+        try:
+            gateways = [stats_mod.Stats(e) for e in engines]
+            for i, stats in enumerate(gateways):
+                stats.count("messages_in", "sms", 10 + i)
+                stats.count("stops")
+            # Three gateways flush the same rows at once: the upserts add, none is lost.
+            await asyncio.gather(*(asyncio.to_thread(s.flush) for s in gateways))
+            with engines[0].connect() as conn:
+                rows = {(r.kind, r.key): r.count for r in conn.execute(sa.select(daily_counts))}
+            assert rows == {("messages_in", "sms"): 33, ("stops", ""): 3}
+        finally:
+            for engine in engines:
+                engine.dispose()

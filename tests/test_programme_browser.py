@@ -90,6 +90,11 @@ async def test_a_supervisor_reads_a_days_traffic_in_the_programme_view(served: A
     per_day = await chart_data(page, "conversations_per_day")
     assert len(per_day) == 30 and per_day[-1] == 12 and set(per_day[:-1]) == {None}
     assert sum(v for v in await chart_data(page, "messages_in") if v) == sent
+    # The CSV link exports the same cells.
+    exported = await page.request.get(await page.locator("#csv").evaluate("a => a.href"))
+    assert exported.ok and exported.headers["content-type"].startswith("text/csv")
+    lines = (await exported.text()).splitlines()
+    assert any(line.endswith(",channels,whatsapp,6") for line in lines), lines[:5]
     figures = await page.locator("#totals").inner_text()
     assert "Nouvelles conversations\n12" in figures
 
