@@ -34,8 +34,8 @@ async def healthz(request: web.Request) -> web.Response:
     checks = {"rasa": await app[RASA].health(), "actions": await _actions_health(app)}
     store = app[STORE]
     try:
-        await store.run(store.ping)
-        backlog = await store.run(store.outbox_backlog)
+        await store.aio.ping()
+        backlog = await store.aio.outbox_backlog()
         checks["store"] = None
     except Exception as exc:
         checks["store"], backlog = type(exc).__name__, None
@@ -62,9 +62,9 @@ async def metrics(request: web.Request) -> web.Response:
     store = request.app[STORE]
     gauges = {}
     with contextlib.suppress(Exception):
-        gauges["salama_outbox_backlog"] = await store.run(store.outbox_backlog)
-        gauges["salama_queue_waiting"] = len(await store.run(store.list_conversations, ("waiting",)))
-        gauges["salama_queue_active"] = len(await store.run(store.list_conversations, ("active",)))
+        gauges["salama_outbox_backlog"] = await store.aio.outbox_backlog()
+        gauges["salama_queue_waiting"] = len(await store.aio.list_conversations(("waiting",)))
+        gauges["salama_queue_active"] = len(await store.aio.list_conversations(("active",)))
     # Prometheus' text format (the content type carries its version).
     return web.Response(text=request.app[METRICS].render(gauges),
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -121,7 +121,7 @@ async def _periodic(app: web.Application) -> None:
 
 async def purge(store: Store, settings: Settings) -> dict[str, int]:
     cutoff = time.time() - settings.retention_days * 86400
-    counts = await store.run(store.purge_older_than, cutoff)
+    counts = await store.aio.purge_older_than(cutoff)
     log.info("retention purge removed %s", counts)
     return counts
 

@@ -214,7 +214,7 @@ class Gateway:
         text, metadata = turn.to_rasa or (msg.body, {"channel": msg.channel, "language": detect(msg.body)})
         metadata = dict(metadata, owed_sid=msg.message_sid or "-")
         try:
-            return await self.store.run(self.store.add_pending, conv_id, self.vault.encrypt(text),
+            return await self.store.aio.add_pending(conv_id, self.vault.encrypt(text),
                                         self.vault.encrypt(json.dumps(metadata)))
         except Exception:
             log.exception("could not record an owed answer conversation=%s", conv_id)
@@ -228,7 +228,7 @@ class Gateway:
             await self._send_later(conv_id, texts)
         owed_id = await turn.owed if turn.owed is not None else None
         if owed_id is not None:
-            await self.store.run(self.store.delete_pending, owed_id)
+            await self.store.aio.delete_pending(owed_id)
 
     async def _finish(self, msg: Inbound, conv_id: str, turn: _Turn, texts: list[str]) -> None:
         """The turn's writes after Rasa (conversation fields, the bot's transcript lines, the
@@ -240,7 +240,7 @@ class Gateway:
             return
         reply = None if turn.late or not msg.message_sid else vault.encrypt("\x1e".join(texts))
         try:
-            await self.store.run(self.store.finish_turn, conv_id, msg.message_sid, reply,
+            await self.store.aio.finish_turn(conv_id, msg.message_sid, reply,
                                  [vault.encrypt(t) for t in bot_texts], **writes.values)
         except Exception:
             # She has her answer; what is lost is a transcript line and the digits' meaning.
@@ -255,13 +255,12 @@ class Gateway:
         # Her text goes to the transcript, unless it is a keyword (START only when she had
         # opted out; the quick-exit and erase words are never kept).
         unkept = kw in (Keyword.STOP, Keyword.HELP, Keyword.QUICK_EXIT, Keyword.ERASE)
-        start = await store.run(
-            store.begin_turn, msg.message_sid, conv_id, vault.encrypt(msg.address), msg.channel,
+        start = await store.aio.begin_turn(msg.message_sid, conv_id, vault.encrypt(msg.address), msg.channel,
             vault.encrypt(body) if body and not unkept else None, kw is Keyword.START,
         )
         if start is None:  # a retried webhook: answer what was answered, do nothing else
             turn.duplicate = True
-            owner, reply = await store.run(store.stored_reply, msg.message_sid)
+            owner, reply = await store.aio.stored_reply(msg.message_sid)
             if owner != conv_id:
                 # Twilio retries from the same sender: another sender reusing a MessageSid is a
                 # forgery (or a leaked signing key) fishing for her answer. Refuse it.
@@ -277,14 +276,14 @@ class Gateway:
 
         # Keywords first, in every state (bot.keywords).
         if kw is Keyword.STOP:
-            await store.run(store.update_conversation, conv_id, opted_out=True)
+            await store.aio.update_conversation(conv_id, opted_out=True)
             return [self.texts.get("opted_out", language)]
         if kw is Keyword.START and conv.opted_out:
-            await store.run(store.update_conversation, conv_id, opted_out=False)
+            await store.aio.update_conversation(conv_id, opted_out=False)
             return [self.texts.get("opted_in", language)]
         if kw is Keyword.QUICK_EXIT:
             # Reveal nothing; keep nothing of this message; stay quiet until she writes.
-            await store.run(store.update_conversation, conv_id, quiet=True)
+            await store.aio.update_conversation(conv_id, quiet=True)
             return [self.texts.get("quick_exit", language)]
         if kw is Keyword.ERASE:
             turn.writes.values["options"] = [ERASE_YES, ERASE_NO]
@@ -321,7 +320,7 @@ class Gateway:
         if texts is None:
             # Rasa is down: she gets the numbers now; her message waits for Rasa, in order.
             # Her location is as private as her text: both are kept encrypted.
-            await store.run(store.add_pending, conv_id, vault.encrypt(text),
+            await store.aio.add_pending(conv_id, vault.encrypt(text),
                             vault.encrypt(json.dumps(metadata)))
             texts = [self.texts.get("static_fallback", language)]
         return self._with_first_contact(earlier + texts, is_new, language)
@@ -350,7 +349,7 @@ class Gateway:
             writes.values["options"] = reply.options
             writes.bot_texts.extend(reply.messages)
             return reply.messages
-        await store.run(store.finish_turn, conv_id, "", None,
+        await store.aio.finish_turn(conv_id, "", None,
                         [vault.encrypt(t) for t in reply.messages], options=reply.options)
         await self._apply_custom(conv_id, bot_messages)
         return reply.messages
@@ -364,7 +363,7 @@ class Gateway:
         is answering itself (its own owed mark)."""
         answers: list[str] = []
         if rows is None:
-            rows = await self.store.run(self.store.pending_for, conv_id)
+            rows = await self.store.aio.pending_for(conv_id)
         for row in rows:
             metadata = json.loads(self.vault.decrypt(row["metadata_enc"]))
             if skip_sid and metadata.pop("owed_sid", None) == skip_sid:
@@ -374,16 +373,16 @@ class Gateway:
                                          channel, language)
             if texts is None:
                 return answers, False
-            await self.store.run(self.store.delete_pending, row["id"])
+            await self.store.aio.delete_pending(row["id"])
             answers.extend(texts)
         return answers, True
 
     async def retry_pending(self) -> int:
         """Background: answer, by REST, messages that waited for Rasa. Returns how many flushed."""
         done = 0
-        for conv_id in await self.store.run(self.store.conversations_with_pending):
+        for conv_id in await self.store.aio.conversations_with_pending():
             async with self.locks.hold(conv_id):
-                conv = await self.store.run(self.store.get_conversation, conv_id)
+                conv = await self.store.aio.get_conversation(conv_id)
                 if conv is None:
                     continue
                 answers, _ = await self._flush_pending(conv_id, conv.channel, conv.language)
@@ -415,9 +414,7 @@ class Gateway:
             custom = message.get("custom") or {}
             if "handoff" in custom:
                 info = custom["handoff"]
-                await self.store.run(
-                    self.store.update_conversation,
-                    conv_id,
+                await self.store.aio.update_conversation(conv_id,
                     status="waiting",
                     priority=PRIORITY.get(info.get("priority", "other"), 0),
                     region=info.get("region"),
@@ -432,9 +429,9 @@ class Gateway:
 
     async def forget(self, conv_id: str) -> None:
         """Erase her conversation here, her tracker in Rasa and (if set) her bodies at Twilio."""
-        sids = (await self.store.run(self.store.message_sids, conv_id)
+        sids = (await self.store.aio.message_sids(conv_id)
                 if self.settings.twilio_redact_on_forget else [])
-        await self.store.run(self.store.erase_conversation, conv_id)
+        await self.store.aio.erase_conversation(conv_id)
         failed = 0
         for sid in sids:
             try:
@@ -456,13 +453,13 @@ class Gateway:
             await self.resume_bot(conv.id)
             return [self.texts.get("bot_resumed", language)]
         if conv.status == "waiting" and conv.timeout_notified and word == "1":
-            await self.store.run(self.store.update_conversation, conv.id, timeout_notified=False,
+            await self.store.aio.update_conversation(conv.id, timeout_notified=False,
                                  waiting_since=time.time())
             return [self.texts.get("keep_waiting", language)]
         return []  # a counsellor answers; no automatic message
 
     async def resume_bot(self, conv_id: str) -> None:
-        await self.store.run(self.store.update_conversation, conv_id, status="bot", counsellor=None,
+        await self.store.aio.update_conversation(conv_id, status="bot", counsellor=None,
                              waiting_since=None, timeout_notified=False)
         try:
             # The action that paused the conversation never reached action_listen; without
@@ -481,14 +478,14 @@ class Gateway:
 
     async def send_template(self, conv_id: str, content_sid: str, counsellor: str) -> None:
         """Queue the approved WhatsApp template (after the 24-hour window has closed)."""
-        await self.store.run(self.store.enqueue, conv_id, self.vault.encrypt(""), content_sid)
-        await self.store.run(self.store.add_transcript, conv_id, "counsellor",
+        await self.store.aio.enqueue(conv_id, self.vault.encrypt(""), content_sid)
+        await self.store.aio.add_transcript(conv_id, "counsellor",
                              self.vault.encrypt(f"[WhatsApp template {content_sid}]"), counsellor)
         self._kick_outbox()
 
     async def _send_later(self, conv_id: str, texts: list[str], sender: str = "bot",
                           counsellor: Optional[str] = None) -> None:
-        conv = await self.store.run(self.store.get_conversation, conv_id)
+        conv = await self.store.aio.get_conversation(conv_id)
         if conv is None or conv.quiet or conv.opted_out:
             return
         # The lock screen shows the first line: it must say nothing about violence.
@@ -496,8 +493,8 @@ class Gateway:
         for i, text in enumerate(texts):
             outgoing = f"{preview}\n{text}" if i == 0 else text
             for part in split_message(outgoing, conv.channel):
-                await self.store.run(self.store.enqueue, conv_id, self.vault.encrypt(part))
-            await self.store.run(self.store.add_transcript, conv_id, sender,
+                await self.store.aio.enqueue(conv_id, self.vault.encrypt(part))
+            await self.store.aio.add_transcript(conv_id, sender,
                                  self.vault.encrypt(text), counsellor)
         self._kick_outbox()
 
@@ -510,7 +507,7 @@ class Gateway:
     async def _save_reply(self, message_sid: str, texts: list[str]) -> None:
         try:
             payload = "\x1e".join(texts)
-            await self.store.run(self.store.save_reply, message_sid, self.vault.encrypt(payload))
+            await self.store.aio.save_reply(message_sid, self.vault.encrypt(payload))
         except Exception:
             log.exception("could not store the reply for a retry")
 

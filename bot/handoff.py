@@ -27,9 +27,11 @@ async def notify_unclaimed(app: web.Application) -> int:
     open_now = within_hours(settings, now)
     key = "handoff_timeout" if open_now else "handoff_outside_hours"
     waited_since = now - settings.handoff_wait_s if open_now else now
-    overdue = await store.run(store.waiting_overdue, waited_since)
+    overdue = await store.aio.waiting_overdue(waited_since)
+    told = 0
     for conv in overdue:
-        # "1" and "2" now answer this notice, not an earlier question (an erase confirmation).
-        await store.run(store.update_conversation, conv.id, timeout_notified=True, options=[])
-        await gateway.send_later(conv.id, gateway.texts.get(key, conv.language))
-    return len(overdue)
+        # Several gateways run this job: only the one that claims the notice sends it.
+        if await store.aio.claim_timeout_notice(conv.id):
+            await gateway.send_later(conv.id, gateway.texts.get(key, conv.language))
+            told += 1
+    return told
