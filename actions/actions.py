@@ -22,9 +22,9 @@ NOT_A_PLACE = {
 MAX_PLACE_ATTEMPTS = 2
 SAFETY_PLAN_STEPS = 5
 # A typed yes or no below this confidence neither erases her data nor hands her to a person:
-# the question is asked again (rules on `answer_unsure`). Measured on the model of 2026-12-02:
-# at 0.7, 76 of 80 held-out yes/no pass and none of 125 random strings the classifier took
-# for yes/no (up to 0.69); at 0.5, 14 of them would pass. Buttons and digits are payloads, at 1.0.
+# the question is asked again (rules on `answer_unsure`). `scripts/measure_floor.py`, model of
+# 2026-12-02: at 0.7, 76 of 80 held-out yes/no pass, and of the 125 random strings taken for
+# yes/no only "اه" (a real yes, drawn by chance); at 0.5, 12 would. Buttons and digits are 1.0.
 CONFIRMATION_FLOOR = 0.7
 YES_NO = {"affirm", "deny"}
 # After this many misunderstandings in a row she is offered a person (`second_miss`).
