@@ -296,3 +296,13 @@ async def test_a_real_unsure_yes_is_asked_again(stack, gateway_factory):
     texts = flat("\n".join(await phone.send(unsure[0])))
     assert _reply("utter_answer_unsure", "dar_lat") in texts
     assert app[STORE].get_conversation(app[GATEWAY].vault.pseudonym(phone.address)) is not None
+
+
+@integration
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("text", ["3ta9!", "عتاق!", "3ayt llbolis", "تعدّا عليّا"])
+async def test_a_call_for_help_the_model_misses_still_gets_the_numbers(stack, gateway_factory,
+                                                                      text, channel):
+    """Issue 19's examples: understood (emergency) or not (fallback), the numbers are there."""
+    phone, _ = await _phone(stack, gateway_factory, channel)
+    assert has_floor("\n".join(await phone.send(text)))
