@@ -246,7 +246,10 @@ async def test_rasa_core_fallback_gets_the_line_in_her_variety(stack, gateway_fa
 # An unsure yes or no, whatever the classifier: Rasa's payload with a confidence. Typed, it
 # is read as Latin letters by the language detection, so the reply's variety is not checked.
 UNSURE = {"affirm": "/affirm@0.5", "deny": "/deny@0.5"}
-ASK_FORGET = {"dar_ar": "مسح", "dar_lat": "mse7", "ar": "مسح", "fr": "effacer"}
+# In her words: the keyword alone ("mse7", "مسح") is the gateway's own erase, with its own
+# confirmation by exact words (bot/keywords.py), where no classifier is involved.
+ASK_FORGET = {"dar_ar": "بغيت نمسح كلشي اللي كتبت", "dar_lat": "bghit nmse7 kolchi",
+              "ar": "أريد حذف كل رسائلي من هنا", "fr": "je veux effacer toutes mes données"}
 DANGER = {"dar_ar": "عتقوني غادي يقتلني", "dar_lat": "3te9ni ghadi y9telni",
           "ar": "أنقذوني، زوجي سيقتلني الآن", "fr": "au secours il va me tuer"}
 
@@ -292,7 +295,7 @@ async def test_a_real_unsure_yes_is_asked_again(stack, gateway_factory):
         pytest.skip("the model is sure of every candidate: nothing to test with real words")
     phone, app = await _phone(stack, gateway_factory, "whatsapp")
     await phone.send(GREETING["dar_lat"])
-    await phone.send("mse7")
+    await phone.send(ASK_FORGET["dar_lat"])
     texts = flat("\n".join(await phone.send(unsure[0])))
     assert _reply("utter_answer_unsure", "dar_lat") in texts
     assert app[STORE].get_conversation(app[GATEWAY].vault.pseudonym(phone.address)) is not None
