@@ -309,8 +309,11 @@ class Gateway:
             turn.writes.notify = True  # a counsellor's page shows her message and language
             return texts
 
-        if msg.num_media and not body:
-            return self._with_first_contact([self.texts.get("media_only", language)], is_new, language)
+        pin = msg.latitude is not None and msg.longitude is not None
+        if not body and (msg.num_media or not pin):
+            # Nothing to understand: she gets the emergency line (the safety floor), not a guess.
+            key = "media_only" if msg.num_media else "empty_body"
+            return self._with_first_contact([self.texts.get(key, language)], is_new, language)
 
         text, metadata = turn.to_rasa = self._to_rasa(msg, body, conv, language)
         earlier, rasa_up = await self._flush_pending(conv_id, msg.channel, language, start.pending,
@@ -397,8 +400,6 @@ class Gateway:
         if msg.latitude is not None and msg.longitude is not None:
             metadata["location"] = {"lat": msg.latitude, "lng": msg.longitude}
             return "/inform_location", metadata
-        if not body:
-            return "/ask_capabilities", metadata
         digit = _DIGIT.match(body)
         if digit:
             n = int(digit.group(1))
