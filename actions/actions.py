@@ -13,6 +13,7 @@ from actions import language
 from actions.directory import Directory
 from actions.directory.answer import answer, choose, wants_migrant_help
 from actions.places import Gazetteer, Place
+from core.contract import Forget, Handoff, Priority
 
 # Intents that, while the place form asks for her town, mean something else than a place.
 NOT_A_PLACE = {
@@ -180,16 +181,13 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        intents = {e.get("parse_data", {}).get("intent", {}).get("name")
-                   for e in tracker.events if e.get("event") == "user"}
-        priority = "emergency" if "emergency" in intents else (
-            "disclosure" if intents & {"report_violence", "report_online_violence"} else "other")
+        intents = [e.get("parse_data", {}).get("intent", {}).get("name")
+                   for e in tracker.events if e.get("event") == "user"]
+        asked = (tracker.latest_message.get("intent") or {}).get("name") == "request_human"
+        handoff = Handoff(priority=Priority.from_intents(intents), reason="asked" if asked else "offered",
+                          variety=tracker.get_slot("language"), region=tracker.get_slot("region"))
         dispatcher.utter_message(response="utter_handoff")
-        dispatcher.utter_message(json_message={"handoff": {
-            "priority": priority,
-            "region": tracker.get_slot("region"),
-            "language": tracker.get_slot("language"),
-        }})
+        dispatcher.utter_message(json_message=handoff.payload())
         return [ConversationPaused()]
 
 
@@ -202,7 +200,7 @@ class ActionForgetMe(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_forget_me_done")
-        dispatcher.utter_message(json_message={"forget": True})
+        dispatcher.utter_message(json_message=Forget().payload())
         return []
 
 
