@@ -8,7 +8,7 @@ from typing import Optional
 
 from aiohttp import web
 
-from bot.appkeys import GATEWAY, SETTINGS, STORE, VAULT
+from bot.appkeys import GATEWAY, LOCKS, SETTINGS, STORE, VAULT
 from bot.console import accounts, login
 from bot.console.canned import load_canned
 from bot.console.live import HUB
@@ -127,7 +127,7 @@ async def reply(request: web.Request) -> web.Response:
     text = _text(await json_body(request), app[SETTINGS].max_body_chars)
     conv = await _handed(request, acting=True)
     gateway = app[GATEWAY]
-    async with gateway.locks.hold(conv.id):  # not while her message is being handled
+    async with request.app[LOCKS].hold(conv.id):  # not while her message is being handled
         conv = await _mine(request, me)
         if conv.opted_out:
             raise ApiError(409, "opted_out", "She has opted out (STOP): nothing can be sent to her.")
@@ -150,7 +150,7 @@ async def template(request: web.Request) -> web.Response:
     content_sid = app[SETTINGS].twilio_whatsapp_template_sid
     conv = await _handed(request, acting=True)
     gateway = app[GATEWAY]
-    async with gateway.locks.hold(conv.id):
+    async with request.app[LOCKS].hold(conv.id):
         conv = await _mine(request, me)
         if conv.channel != "whatsapp" or not content_sid:
             raise ApiError(409, "no_template", "No WhatsApp template applies to this conversation.")
@@ -188,10 +188,9 @@ async def _end(request: web.Request, action: str) -> web.Response:
     app, me = request.app, current(request).username
     conv = await _handed(request, acting=True)
     gateway = app[GATEWAY]
-    async with gateway.locks.hold(conv.id):
+    async with request.app[LOCKS].hold(conv.id):
         conv = await _mine(request, me)
-        await gateway.resume_bot(conv.id)
-        await gateway.send_later(conv.id, gateway.texts.get("bot_resumed", conv.language))
+        await gateway.hand_back(conv.id)
     await _record(app, action, me, conv.id)
     return web.json_response({"ok": True, "status": "bot"})
 

@@ -71,6 +71,13 @@ class Gateway:
     async def resume_bot(self, conv_id: str) -> None:
         await self.handoffs.resume_bot(conv_id)
 
+    async def hand_back(self, conv_id: str) -> None:
+        """A counsellor gives her back to the bot: resume it and tell her, in her variety."""
+        await self.handoffs.resume_bot(conv_id)
+        conv = await self.p.store.aio.get_conversation(conv_id)
+        if conv is not None:
+            await self.send_later(conv_id, self.p.texts.get("bot_resumed", conv.language))
+
     async def retry_pending(self) -> int:
         return await self.rasa_step.retry_pending()
 
