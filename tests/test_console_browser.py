@@ -4,7 +4,6 @@ live, and releases her to the bot, which answers again. Takes screenshots: into 
 folder, or, with SALAMA_SCREENSHOTS=docs/screenshots, the README's."""
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 from pathlib import Path
@@ -16,7 +15,6 @@ from playwright.async_api import Browser, Page, async_playwright
 from bot.app import init_app
 from bot.appkeys import GATEWAY, STORE
 from bot.console import cli
-from bot.settings import ROOT
 from tests.conftest import Phone, free_port, make_settings, sent_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

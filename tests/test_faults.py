@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.appkeys import GATEWAY, OUTBOX, STORE
+from bot.appkeys import GATEWAY, STORE
 from bot.crypto import Vault
 from bot.store import Store
 from tests.conftest import Phone, make_settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import secrets
 import socket
@@ -27,7 +26,6 @@ from bot import purge
 from bot.appkeys import GATEWAY, STORE
 from bot.console.canned import CANNED_PATH, load_canned
 from bot.crypto import Vault
-from bot.logsafe import configure_logging
 from bot.settings import ROOT
 from bot.store import Store, audit, conversations, inbound, notes, outbox, transcript
 from bot.store import metadata as store_metadata

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from actions.places import haversine_km
+from core.places import haversine_km
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_PATH = ROOT / "data" / "services.yml"
