@@ -401,6 +401,18 @@ async def test_a_login_storm_waits_for_its_own_thread_not_for_hers(gateway_facto
     assert (await Counsellor(client, "amina").login(PASSWORD, "198.51.100.60")).status == 200
 
 
+async def test_the_hashing_thread_is_not_a_store_thread_and_runs_at_the_lowest_cpu_priority(gateway_factory):
+    _, _, app = await gateway_factory()
+
+    def where() -> tuple[str, int]:
+        return threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    name, nice = await app[login.GATE].hasher.run(where)
+    assert name.startswith("login") and nice == 19
+    store_name, store_nice = await app[STORE].run(where)
+    assert store_name.startswith("store") and store_nice == os.getpriority(os.PRIO_PROCESS, 0)
+
+
 async def test_an_old_hash_is_replaced_at_owasps_cost_on_her_next_login(gateway_factory, monkeypatch):
     client, _, app, _ = await console(gateway_factory, "amina")  # made at 2^14, as before
     store = app[STORE]

@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import ipaddress
 import math
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ PAIR_FREE, PAIR_MAX_DELAY_S, PAIR_MEMORY_S = 3, 60, 15 * 60
 WINDOW_S, PER_ADDRESS, OVERALL = 10 * 60, 20, 200
 # Password checks waiting for this gateway's hashing thread; beyond that, "try again".
 QUEUE, BUSY_RETRY_S = 8, 2
+HASHER_NICE = 19  # the lowest CPU priority
 
 
 class Counters(Protocol):
@@ -156,12 +159,19 @@ class Limiter:
         await self.counters.forget(self.key("pair", name, address))
 
 
+def _lower_priority() -> None:
+    """The hashing thread yields the CPU to the event loop and to Rasa: a login may wait a
+    little, her answer should not. (Linux sets a nice value per thread.)"""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHER_NICE)
+
+
 class Hasher:
     """One thread for password hashes, apart from the store's threads (her webhook needs
     those), with a bounded queue: a storm is refused quickly instead of queued for minutes."""
 
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="login")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="login", initializer=_lower_priority)
         self._waiting = 0
 
     @contextlib.contextmanager
