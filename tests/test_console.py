@@ -453,6 +453,9 @@ def test_the_client_address_is_the_peer_or_what_a_local_proxy_appended():
     assert address("127.0.0.1", "203.0.113.5") == "203.0.113.5"
     assert address("127.0.0.1", "198.51.100.1, 203.0.113.5") == "203.0.113.5", "the proxy's entry, not his"
     assert address("::1", "203.0.113.6") == "203.0.113.6"
+    assert address("2001:db8:1:2::1", None) == address("2001:db8:1:2:ffff::9", None) == "2001:db8:1:2::/64", \
+        "one IPv6 subscriber cannot rotate through the addresses of its /64"
+    assert address("::ffff:192.0.2.1", None) == "192.0.2.1"
 
 
 # -- guard: login, CSRF, Origin ---------------------------------------------------------------

@@ -222,14 +222,24 @@ async def gate_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def client_address(request: web.Request) -> str:
     """The peer's address; behind a reverse proxy on this machine (a loopback peer), the
-    address that proxy appended last to X-Forwarded-For (the one a client cannot forge)."""
+    address that proxy appended last to X-Forwarded-For (the one a client cannot forge).
+    An IPv6 address counts as its /64: one subscriber usually holds a whole /64."""
     peer = request.remote or ""
     forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
     try:
         loopback = ipaddress.ip_address(peer).is_loopback
     except ValueError:
         loopback = False
-    return forwarded if forwarded and loopback else peer
+    address = forwarded if forwarded and loopback else peer
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 async def authenticate(app: web.Application, name: str, password: str, address: str) -> Union[bool, Refused]:
