@@ -14,7 +14,7 @@ export SALAMA_LOCAL_MODE ?= $(if $(TWILIO_AUTH_TOKEN),0,1)
 TRAINING_INPUTS := $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
 	config.yml domain.yml $(wildcard components/*.py)
 
-.PHONY: help install train run run-scaled shell counsellor test test-fast validate eval bench purge clean
+.PHONY: help install services train migrate run run-scaled shell counsellor test test-fast validate eval bench purge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 14
@@ -36,7 +36,10 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 
 train: $(MODEL) ## train the Rasa model into models/ (skipped when nothing changed)
 
-run: $(MODEL) ## start actions, Rasa and the gateway (Ctrl-C stops all)
+migrate: install ## create or upgrade the schema (make run does it first; DATABASE_URL=... for a server)
+	$(PY) -m bot.migrate $(ARGS)
+
+run: $(MODEL) ## migrate, then start actions, Rasa and the gateway (Ctrl-C stops all)
 	$(PY) -m bot.run
 
 shell: install ## chat through the gateway like a phone (ARGS="--sms" to be an SMS user)
@@ -44,6 +47,7 @@ shell: install ## chat through the gateway like a phone (ARGS="--sms" to be an S
 
 counsellor: install ## console account, same settings as make run: NAME=amina [ACTION=set-password|remove-counsellor]
 	@test -n "$(NAME)" || { echo "usage: make counsellor NAME=amina (the password is asked for)" >&2; exit 2; }
+	@$(PY) -m bot.migrate >/dev/null  # the store may not exist yet on a fresh machine
 	@$(PY) -m bot.console $(or $(ACTION),add-counsellor) '$(NAME)'
 
 validate: install ## check the data files (places, directory, texts, NLU)
@@ -54,7 +58,10 @@ validate: install ## check the data files (places, directory, texts, NLU)
 test-fast: install ## unit tests that need no trained model
 	$(PY) -m pytest -q -m "not integration"
 
-test: validate $(MODEL) ## everything CI runs: data checks, all tests, test stories
+services: ## install chromium, start PostgreSQL and Redis when missing (what the tests need)
+	scripts/test_services.sh
+
+test: services validate $(MODEL) ## everything CI runs: data checks, all tests, test stories
 	$(PY) -m pytest -q
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results
 

@@ -10,9 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import language
-from actions.directory import CONTACT_KINDS, SHELTER_KINDS, Directory
+from actions.directory import Directory
+from actions.directory.answer import answer, choose, wants_migrant_help
 from actions.places import Gazetteer, Place
-from actions.replies import format_entries
 
 # Intents that, while the place form asks for her town, mean something else than a place.
 NOT_A_PLACE = {
@@ -144,16 +144,12 @@ class ActionNearestHelp(Action):
                     dispatcher.utter_message(response="utter_ask_place")
                 return [SlotSet("place", None), SlotSet("help_kind", None)]
             lat, lng = place.lat, place.lng
-        kinds = SHELTER_KINDS if tracker.get_slot("help_kind") == "shelter" else SHELTER_KINDS | CONTACT_KINDS
-        nearest = directory().nearest(lat, lng, kinds=kinds, limit=3)
-        town = _name(place, variety)
-        region = _name(gazetteer().places[place.region], variety)
-        entries = format_entries(nearest, variety)
-        local = [e for e, _km in nearest if e.region == place.region]
-        if local:
-            dispatcher.utter_message(response="utter_nearest_help", town=town, region=region, entries=entries)
-        else:
-            dispatcher.utter_message(response="utter_no_known_centre", region=region, entries=entries)
+        # Migrant and refugee lines only when she says she is one, or writes in a language
+        # the bot does not serve: her messages of this conversation are read for that.
+        texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+        points = choose(directory(), lat, lng, shelter=tracker.get_slot("help_kind") == "shelter",
+                        migrant=wants_migrant_help(texts))
+        dispatcher.utter_message(text=answer(points, place, variety, gazetteer()))
         return [SlotSet("town", place.name_fr), SlotSet("region", place.region), SlotSet("place", None),
                 SlotSet("help_kind", None)]
 

@@ -532,27 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_resolve = sub.add_parser("resolve", help="resolve place names; one JSON object per line")
     p_resolve.add_argument("text", nargs="+")
-    p_near = sub.add_parser("nearest", help="nearest directory entries to a point, one JSON object per line")
-    p_near.add_argument("--lat", type=float, required=True)
-    p_near.add_argument("--lng", type=float, required=True)
-    p_near.add_argument("--kind", action="append", help="entry kind (repeatable, or comma-separated)")
-    p_near.add_argument("--limit", type=int, default=3)
-    p_near.add_argument("--services", type=Path, default=None, help="directory file (data/services.yml)")
     p_lookup = sub.add_parser("lookup", help="write the Rasa lookup table of place names")
     p_lookup.add_argument("--out", type=Path, default=LOOKUP_PATH)
     args = parser.parse_args(argv)
-
-    if args.command == "nearest":
-        from actions.directory import DEFAULT_PATH, KINDS, Directory
-
-        kinds = {k.strip() for group in args.kind or [] for k in group.split(",") if k.strip()} or None
-        unknown = (kinds or set()) - KINDS
-        if unknown:
-            parser.error(f"unknown kind(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(KINDS))}")
-        directory = Directory.load(args.services or DEFAULT_PATH)
-        for entry, km in directory.nearest(args.lat, args.lng, kinds, args.limit):
-            print(json.dumps({**asdict(entry), "distance_km": round(km, 1)}, ensure_ascii=False))
-        return 0
 
     gaz = Gazetteer.load(args.data)
     if args.command == "resolve":

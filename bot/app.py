@@ -16,7 +16,7 @@ from bot.appkeys import GATEWAY, HTTP, METRICS, OUTBOX, RASA, SETTINGS, STORE, V
 from bot.gateway import Gateway
 from bot.locks import ConversationLocks, RedisConversationLocks
 from bot.logsafe import configure_logging
-from bot.metrics import Metrics
+from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.outbox import OutboxSender
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
@@ -65,14 +65,16 @@ async def metrics(request: web.Request) -> web.Response:
         gauges["salama_outbox_backlog"] = await store.run(store.outbox_backlog)
         gauges["salama_queue_waiting"] = len(await store.run(store.list_conversations, ("waiting",)))
         gauges["salama_queue_active"] = len(await store.run(store.list_conversations, ("active",)))
-    return web.Response(text=request.app[METRICS].render(gauges), content_type="text/plain")
+    # Prometheus' text format (the content type carries its version).
+    return web.Response(text=request.app[METRICS].render(gauges),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     """Owns the HTTP session, the store, the outbox sender and the periodic jobs."""
     settings = app[SETTINGS]
+    store = Store(settings.store_url)  # first: it refuses to start on a schema that is behind
     session = aiohttp.ClientSession()
-    store = Store(settings.store_url)
     vault = settings.vault()
     metrics = app[METRICS]
     rasa = RasaClient(session, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
@@ -125,7 +127,9 @@ async def purge(store: Store, settings: Settings) -> dict[str, int]:
 
 
 def init_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[webhook.twilio_signature, *console.middlewares()])
+    # Twilio bodies are capped lower in bot.inbound; the console sends small JSON.
+    app = web.Application(middlewares=[webhook.twilio_signature, *console.middlewares()],
+                          client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app.add_routes(routes)

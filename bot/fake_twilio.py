@@ -29,8 +29,13 @@ async def create_message(request: web.Request) -> web.Response:
     if not auth.startswith("Basic "):
         return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
     if app[FAILURES]:
-        status = app[FAILURES].pop(0)
-        return web.json_response({"code": status, "message": "injected failure"}, status=status)
+        # An int is a status; a dict may add the Retry-After header Twilio sends with a 429.
+        failure = app[FAILURES].pop(0)
+        status = failure if isinstance(failure, int) else failure["status"]
+        headers = {} if isinstance(failure, int) or "retry_after" not in failure else {
+            "Retry-After": str(failure["retry_after"])}
+        return web.json_response({"code": status, "message": "injected failure"}, status=status,
+                                 headers=headers)
     form = await request.post()
     if not form.get("To") or not (form.get("Body") or form.get("ContentSid")):
         return web.json_response({"code": 21604, "message": "To and Body (or ContentSid) are required"},
@@ -78,7 +83,8 @@ async def list_messages(request: web.Request) -> web.Response:
 
 
 async def inject_failures(request: web.Request) -> web.Response:
-    request.app[FAILURES].extend(int(s) for s in (await request.json())["statuses"])
+    request.app[FAILURES].extend(s if isinstance(s, dict) else int(s)
+                                 for s in (await request.json())["statuses"])
     return web.json_response({"pending": request.app[FAILURES]})
 
 

@@ -19,6 +19,8 @@ from actions.language import detect
 from actions.safety_net import SafetyNet
 from bot.crypto import Vault
 from bot.formatting import render, split_message
+from bot.inbound import Inbound
+from bot.keywords import ERASE_NO, ERASE_YES, Keyword, erase_answer, keyword, word_of
 from bot.locks import ConversationLocks, RedisConversationLocks
 from bot.metrics import Metrics
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -29,47 +31,12 @@ from bot.twilio_api import TwilioApi, TwilioRejected, TwilioRetryable
 
 log = logging.getLogger("salama.gateway")
 
-# Twilio's standard opt-out and opt-in keywords, plus French ones.
-STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "arret", "arrêt", "optout"}
-START_WORDS = {"start", "unstop", "yes", "demarrer", "démarrer"}
-HELP_WORDS = {"help", "info", "aide", "مساعدة", "مساعده", "3awni", "l3awn"}
-BOT_WORDS = {"bot", "robot", "روبو", "روبوت", "lbot", "assistant", "assistante"}
-FORGET_WORDS = {"mse7", "ms7", "msse7", "مسح", "امسح", "effacer", "efface", "supprimer"}
 PRIORITY = {"emergency": 2, "disclosure": 1, "other": 0}
 _DIGIT = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
-@dataclass
-class Inbound:
-    """The fields of a Twilio webhook that the gateway uses."""
-
-    address: str
-    body: str
-    message_sid: str
-    num_media: int = 0
-    latitude: Optional[float] = None
-    longitude: Optional[float] = None
-
-    @property
-    def channel(self) -> str:
-        return "whatsapp" if self.address.startswith("whatsapp:") else "sms"
-
-    @classmethod
-    def from_form(cls, form: Any) -> "Inbound":
-        def number(name: str) -> Optional[float]:
-            try:
-                return float(form[name]) if form.get(name) not in (None, "") else None
-            except ValueError:
-                return None
-
-        return cls(
-            address=form.get("From", ""),
-            body=form.get("Body", "") or "",
-            message_sid=form.get("MessageSid") or form.get("SmsSid") or "",
-            num_media=int(form.get("NumMedia") or 0) if str(form.get("NumMedia") or "0").isdigit() else 0,
-            latitude=number("Latitude"),
-            longitude=number("Longitude"),
-        )
+class ForgedRetry(Exception):
+    """A MessageSid already claimed by another sender: refused (403), nothing answered."""
 
 
 @dataclass
@@ -86,6 +53,10 @@ class _Writes:
 class _Turn:
     late: bool = False
     duplicate: bool = False
+    # What went to Rasa (text, metadata), once known; and, once she got the static answer,
+    # the task persisting the fact that a real answer is owed (its pending row's id).
+    to_rasa: Optional[tuple[str, dict]] = None
+    owed: Optional["asyncio.Task[Optional[int]]"] = None
     writes: _Writes = field(default_factory=_Writes)
     reply: "asyncio.Future[list[str]]" = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     sent: asyncio.Event = field(default_factory=asyncio.Event)  # the answer has left
@@ -140,6 +111,8 @@ class Gateway:
         self._limiter = RateLimiter(settings.rate_limit_per_minute)
         self._listeners: list[Callable[[str], Awaitable[None]]] = []
         self._background: set[asyncio.Task] = set()
+        # Conversations asked to confirm an erasure: her answer passes the rate limiter.
+        self._erase_asked: set[str] = set()
 
     # -- public --------------------------------------------------------------------
     def on_change(self, listener: Callable[[str], Awaitable[None]]) -> None:
@@ -158,9 +131,12 @@ class Gateway:
         channel = msg.channel
         self.metrics.inc("salama_messages_in_total", channel=channel)
         conv_id = self.vault.pseudonym(msg.address)
-        # The safety net is consulted only when the limiter would refuse: an emergency passes.
+        # Consulted only when the limiter would refuse: an emergency or a keyword passes.
         limited = not self._limiter.allow(conv_id, time.time())
-        if limited and not (msg.body and self.safety_net.match(msg.body)):
+        word = word_of(msg.body)
+        if limited and not (keyword(word, self.settings.quick_exit_word)
+                            or (conv_id in self._erase_asked and erase_answer(word, [ERASE_YES, ERASE_NO]) is not None)
+                            or (msg.body and self.safety_net.match(msg.body))):
             self.metrics.inc("salama_rate_limited_total", channel=channel)
             texts = [self.texts.get("rate_limited", detect(msg.body))]
             if send is not None:
@@ -178,8 +154,12 @@ class Gateway:
                 if turn.reply.done():
                     texts = turn.reply.result()
                 else:
-                    # Past the budget: answer now with the numbers, the real answer follows by REST.
+                    # Past the budget: answer now with the numbers, the real answer follows by
+                    # REST. That an answer is owed is written first: if this gateway dies before
+                    # Rasa answers, another one (or this one restarted) asks Rasa again.
                     turn.late = True
+                    turn.owed = asyncio.create_task(self._owe(conv_id, msg, turn))
+                    await asyncio.shield(turn.owed)
                     self.metrics.inc("salama_late_replies_total", channel=channel)
                     texts = [self.texts.get("static_fallback", detect(msg.body))]
             if send is not None:
@@ -205,6 +185,10 @@ class Gateway:
             async with self.locks.hold(conv_id):
                 try:
                     texts = await self._turn(msg, conv_id, turn)
+                except ForgedRetry as exc:
+                    if not turn.late:
+                        turn.reply.set_exception(exc)
+                    return
                 except Exception:
                     log.exception("turn failed conversation=%s", conv_id)
                     self.metrics.inc("salama_failures_total", component="gateway")
@@ -214,6 +198,8 @@ class Gateway:
                     await turn.sent.wait()
                 if not turn.duplicate:
                     await self._finish(msg, conv_id, turn, texts)  # ...then this is written
+                if turn.late and not turn.duplicate:
+                    await self._pay_owed(conv_id, turn, texts)
                 if turn.writes.notify:
                     await self._notify(conv_id)
         except Exception:
@@ -222,8 +208,27 @@ class Gateway:
             if not turn.reply.done():
                 turn.reply.set_result([self.texts.get("static_fallback", detect(msg.body))])
             return
-        if turn.late and texts and not turn.duplicate:
+
+    async def _owe(self, conv_id: str, msg: Inbound, turn: _Turn) -> Optional[int]:
+        """Persist her message as owed an answer (a pending row marked with its MessageSid)."""
+        text, metadata = turn.to_rasa or (msg.body, {"channel": msg.channel, "language": detect(msg.body)})
+        metadata = dict(metadata, owed_sid=msg.message_sid or "-")
+        try:
+            return await self.store.run(self.store.add_pending, conv_id, self.vault.encrypt(text),
+                                        self.vault.encrypt(json.dumps(metadata)))
+        except Exception:
+            log.exception("could not record an owed answer conversation=%s", conv_id)
+            self.metrics.inc("salama_failures_total", component="store")
+            return None
+
+    async def _pay_owed(self, conv_id: str, turn: _Turn, texts: list[str]) -> None:
+        """A late answer goes out by REST, then the owed mark goes: a crash in between sends
+        it twice (at least once), never zero times. Under the conversation's lock."""
+        if texts:
             await self._send_later(conv_id, texts)
+        owed_id = await turn.owed if turn.owed is not None else None
+        if owed_id is not None:
+            await self.store.run(self.store.delete_pending, owed_id)
 
     async def _finish(self, msg: Inbound, conv_id: str, turn: _Turn, texts: list[str]) -> None:
         """The turn's writes after Rasa (conversation fields, the bot's transcript lines, the
@@ -245,47 +250,72 @@ class Gateway:
     async def _turn(self, msg: Inbound, conv_id: str, turn: _Turn) -> list[str]:
         store, vault = self.store, self.vault
         body = msg.body.strip()[: self.settings.max_body_chars]
-        word = body.lower().strip(" .!?؟")
+        word = word_of(body)
+        kw = keyword(word, self.settings.quick_exit_word)
         # Her text goes to the transcript, unless it is a keyword (START only when she had
-        # opted out; the quick-exit word is never kept).
-        quick_exit = word == self.settings.quick_exit_word.lower()
-        keyword = word in STOP_WORDS or word in HELP_WORDS or quick_exit
+        # opted out; the quick-exit and erase words are never kept).
+        unkept = kw in (Keyword.STOP, Keyword.HELP, Keyword.QUICK_EXIT, Keyword.ERASE)
         start = await store.run(
             store.begin_turn, msg.message_sid, conv_id, vault.encrypt(msg.address), msg.channel,
-            vault.encrypt(body) if body and not keyword else None, word in START_WORDS,
+            vault.encrypt(body) if body and not unkept else None, kw is Keyword.START,
         )
         if start is None:  # a retried webhook: answer what was answered, do nothing else
-            self.metrics.inc("salama_duplicate_webhooks_total", channel=msg.channel)
             turn.duplicate = True
-            return self._decode_reply(await store.run(store.stored_reply, msg.message_sid))
+            owner, reply = await store.run(store.stored_reply, msg.message_sid)
+            if owner != conv_id:
+                # Twilio retries from the same sender: another sender reusing a MessageSid is a
+                # forgery (or a leaked signing key) fishing for her answer. Refuse it.
+                self.metrics.inc("salama_rejected_webhooks_total", reason="sid_reuse")
+                log.warning("refused a MessageSid claimed by another conversation conversation=%s", conv_id)
+                raise ForgedRetry()
+            self.metrics.inc("salama_duplicate_webhooks_total", channel=msg.channel)
+            return self._decode_reply(reply)
         conv, is_new = start.conversation, start.is_new
         language = detect(body, conv.language)
         if language != conv.language:
             turn.writes.values["language"] = language
 
-        if word in STOP_WORDS:
+        # Keywords first, in every state (bot.keywords).
+        if kw is Keyword.STOP:
             await store.run(store.update_conversation, conv_id, opted_out=True)
             return [self.texts.get("opted_out", language)]
-        if word in START_WORDS and conv.opted_out:
+        if kw is Keyword.START and conv.opted_out:
             await store.run(store.update_conversation, conv_id, opted_out=False)
             return [self.texts.get("opted_in", language)]
-        if quick_exit:
+        if kw is Keyword.QUICK_EXIT:
             # Reveal nothing; keep nothing of this message; stay quiet until she writes.
             await store.run(store.update_conversation, conv_id, quiet=True)
             return [self.texts.get("quick_exit", language)]
-        if word in HELP_WORDS:
+        if kw is Keyword.ERASE:
+            turn.writes.values["options"] = [ERASE_YES, ERASE_NO]
+            self._erase_asked.add(conv_id)
+            return [self.texts.get("erase_confirm", language)]
+        answer = erase_answer(word, conv.options)
+        self._erase_asked.discard(conv_id)
+        if answer is True:
+            await self.forget(conv_id)
+            turn.writes.values.clear()  # nothing of her is written after the erasure
+            return [self.texts.get("erase_done", language)]
+        if answer is False:
+            turn.writes.values["options"] = []
+            return [self.texts.get("erase_kept", language)]
+        if conv.options[:1] == [ERASE_YES]:
+            turn.writes.values["options"] = []  # she wrote something else: the question lapses
+            conv.options = []
+        if kw is Keyword.HELP:
             return [self.texts.get("help", language)]
 
         if conv.status in ("waiting", "active"):
-            texts = await self._in_handoff(conv, word, language)
+            texts = await self._in_handoff(conv, word, kw, language)
             turn.writes.notify = True  # a counsellor's page shows her message and language
             return texts
 
         if msg.num_media and not body:
             return self._with_first_contact([self.texts.get("media_only", language)], is_new, language)
 
-        text, metadata = self._to_rasa(msg, body, conv, language)
-        earlier, rasa_up = await self._flush_pending(conv_id, msg.channel, language, start.pending)
+        text, metadata = turn.to_rasa = self._to_rasa(msg, body, conv, language)
+        earlier, rasa_up = await self._flush_pending(conv_id, msg.channel, language, start.pending,
+                                                     skip_sid=msg.message_sid)
         texts = (await self._ask_rasa(conv_id, text, metadata, msg.channel, language, turn.writes)
                  if rasa_up else None)
         if texts is None:
@@ -326,14 +356,20 @@ class Gateway:
         return reply.messages
 
     async def _flush_pending(self, conv_id: str, channel: str, language: str,
-                             rows: Optional[list[dict]] = None) -> tuple[list[str], bool]:
-        """Give Rasa the messages it missed while down, oldest first. Returns their answers
-        and whether Rasa took them all. Call with the conversation's lock held."""
+                             rows: Optional[list[dict]] = None,
+                             skip_sid: str = "") -> tuple[list[str], bool]:
+        """Give Rasa the messages it missed while down or whose answer is owed (a gateway
+        died before sending it), oldest first. Returns their answers and whether Rasa took
+        them all. Call with the conversation's lock held. `skip_sid`: the message this turn
+        is answering itself (its own owed mark)."""
         answers: list[str] = []
         if rows is None:
             rows = await self.store.run(self.store.pending_for, conv_id)
         for row in rows:
             metadata = json.loads(self.vault.decrypt(row["metadata_enc"]))
+            if skip_sid and metadata.pop("owed_sid", None) == skip_sid:
+                continue
+            metadata.pop("owed_sid", None)
             texts = await self._ask_rasa(conv_id, self.vault.decrypt(row["text_enc"]), metadata,
                                          channel, language)
             if texts is None:
@@ -371,8 +407,6 @@ class Gateway:
                 return "/ask_capabilities", metadata
             if 1 <= n <= len(conv.options):
                 return conv.options[n - 1], metadata
-        if body.lower() in FORGET_WORDS:
-            return "/forget_me", metadata
         return body, metadata
 
     async def _apply_custom(self, conv_id: str, bot_messages: list[dict]) -> None:
@@ -416,8 +450,9 @@ class Gateway:
         self.metrics.inc("salama_erasures_total")
         await self._notify(conv_id)
 
-    async def _in_handoff(self, conv: Conversation, word: str, language: str) -> list[str]:
-        if word in BOT_WORDS or (conv.status == "waiting" and conv.timeout_notified and word == "2"):
+    async def _in_handoff(self, conv: Conversation, word: str, kw: Optional[Keyword],
+                          language: str) -> list[str]:
+        if kw is Keyword.BOT or (conv.status == "waiting" and conv.timeout_notified and word == "2"):
             await self.resume_bot(conv.id)
             return [self.texts.get("bot_resumed", language)]
         if conv.status == "waiting" and conv.timeout_notified and word == "1":

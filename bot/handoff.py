@@ -29,6 +29,7 @@ async def notify_unclaimed(app: web.Application) -> int:
     waited_since = now - settings.handoff_wait_s if open_now else now
     overdue = await store.run(store.waiting_overdue, waited_since)
     for conv in overdue:
-        await store.run(store.update_conversation, conv.id, timeout_notified=True)
+        # "1" and "2" now answer this notice, not an earlier question (an erase confirmation).
+        await store.run(store.update_conversation, conv.id, timeout_notified=True, options=[])
         await gateway.send_later(conv.id, gateway.texts.get(key, conv.language))
     return len(overdue)

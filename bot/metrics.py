@@ -1,44 +1,54 @@
-"""Prometheus text metrics: counts and latencies by channel, never numbers or text."""
+"""Prometheus metrics (prometheus_client): typed counters, histograms and gauges, counted by
+channel or reason, never a number or a text. Families are created on first use, each with
+the label names of that first use; a later call with other label names is a bug and raises."""
 from __future__ import annotations
 
-from collections import defaultdict
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401 (re-exported for the route)
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 8.0, 15.0)
+# What each family counts: its HELP line on /metrics.
+HELP = {
+    "salama_messages_in_total": "Inbound messages, by channel.",
+    "salama_messages_out_total": "Outbound messages, by channel and path (twiml or rest).",
+    "salama_rate_limited_total": "Messages answered with the rate-limit notice.",
+    "salama_late_replies_total": "Messages answered with the static reply past the budget.",
+    "salama_failures_total": "Failures, by component.",
+    "salama_rejected_webhooks_total": "Webhooks refused, by reason.",
+    "salama_duplicate_webhooks_total": "Retried webhooks answered from the store.",
+    "salama_handoffs_total": "Conversations handed to a counsellor.",
+    "salama_erasures_total": "Conversations erased at her request.",
+    "salama_outbound_retries_total": "Outbound sends retried, by channel.",
+    "salama_delivery_status_total": "Twilio delivery status callbacks, by status.",
+    "salama_reply_seconds": "Time from webhook to answer, by channel.",
+    "salama_outbox_backlog": "Messages waiting in the outbox.",
+    "salama_queue_waiting": "Conversations waiting for a counsellor.",
+    "salama_queue_active": "Conversations with a counsellor.",
+}
 
 
 class Metrics:
     def __init__(self) -> None:
-        self._counters: dict[tuple[str, tuple], float] = defaultdict(float)
-        self._hist: dict[tuple, list[float]] = {}
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._families: dict[str, Counter | Histogram | Gauge] = {}
+
+    def _family(self, kind: type, name: str, labels: tuple[str, ...]) -> Counter | Histogram | Gauge:
+        family = self._families.get(name)
+        if family is None:
+            extra = {"buckets": BUCKETS} if kind is Histogram else {}
+            family = kind(name, HELP.get(name, name), labelnames=labels, registry=self.registry, **extra)
+            self._families[name] = family
+        return family
 
     def inc(self, name: str, amount: float = 1, **labels: str) -> None:
-        self._counters[(name, tuple(sorted(labels.items())))] += amount
+        family = self._family(Counter, name, tuple(sorted(labels)))
+        (family.labels(**labels) if labels else family).inc(amount)
 
     def observe(self, name: str, seconds: float, **labels: str) -> None:
-        key = (name, tuple(sorted(labels.items())))
-        counts = self._hist.setdefault(key, [0.0] * (len(BUCKETS) + 2))
-        for i, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                counts[i] += 1
-        counts[-2] += 1  # count
-        counts[-1] += seconds  # sum
+        family = self._family(Histogram, name, tuple(sorted(labels)))
+        (family.labels(**labels) if labels else family).observe(seconds)
 
     def render(self, gauge_values: dict[str, float]) -> str:
-        lines = []
-        for (name, labels), value in sorted(self._counters.items()):
-            lines.append(f"{name}{_fmt(labels)} {value:g}")
-        for (name, labels), counts in sorted(self._hist.items()):
-            for bound, count in zip(BUCKETS, counts):
-                lines.append(f"{name}_bucket{_fmt(labels + (('le', f'{bound:g}'),))} {count:g}")
-            lines.append(f"{name}_bucket{_fmt(labels + (('le', '+Inf'),))} {counts[-2]:g}")
-            lines.append(f"{name}_count{_fmt(labels)} {counts[-2]:g}")
-            lines.append(f"{name}_sum{_fmt(labels)} {counts[-1]:.6f}")
-        for name, value in sorted(gauge_values.items()):
-            lines.append(f"{name} {value:g}")
-        return "\n".join(lines) + "\n"
-
-
-def _fmt(labels: tuple) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}"
+        for name, value in gauge_values.items():
+            self._family(Gauge, name, ()).set(value)
+        return generate_latest(self.registry).decode()

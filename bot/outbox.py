@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 
 from bot.crypto import Vault
@@ -14,6 +15,13 @@ from bot.twilio_api import TwilioApi, TwilioRejected, TwilioRetryable
 log = logging.getLogger("salama.outbox")
 MAX_ATTEMPTS = 8
 LEASE_S = 30.0
+
+
+def backoff_s(attempts: int) -> float:
+    """Exponential backoff with jitter (half fixed, half random), at most 5 minutes: many
+    gateways retrying after one Twilio outage do not all come back at the same instant."""
+    base = min(300.0, 0.5 * 2 ** attempts)
+    return base / 2 + random.uniform(0, base / 2)
 
 
 class OutboxSender:
@@ -57,8 +65,11 @@ class OutboxSender:
 
     async def _send_in_order(self, rows: list[dict]) -> None:
         for i, row in enumerate(rows):
-            if not await self._send(row):
-                await self._store.run(self._store.release, [r["id"] for r in rows[i + 1:]])
+            # Renew this row's lease just before sending: a batch of one conversation can take
+            # longer than a lease, and a sender that lost its lease must not send the row.
+            lease = await self._store.run(self._store.renew_lease, row["id"], row["lease_until"], LEASE_S)
+            if lease is None or not await self._send(dict(row, lease_until=lease)):
+                await self._store.run(self._store.release, [(r["id"], r["lease_until"]) for r in rows[i + 1:]])
                 return
 
     async def _send(self, row: dict) -> bool:
@@ -66,7 +77,7 @@ class OutboxSender:
         store = self._store
         conv = await store.run(store.get_conversation, row["conversation_id"])
         if conv is None or conv.opted_out or conv.quiet:
-            await store.run(store.mark_dropped, row["id"])
+            await store.run(store.mark_dropped, row["id"], row["lease_until"])
             return True
         to = self._vault.decrypt(conv.address_enc)
         sender = self._settings.twilio_whatsapp_from if conv.channel == "whatsapp" else self._settings.twilio_sms_from
@@ -75,19 +86,22 @@ class OutboxSender:
             sid = await self._api.send(to, sender, body, row["content_sid"])
         except TwilioRetryable as exc:
             attempts = row["attempts"] + 1
-            delay = exc.retry_after if exc.retry_after is not None else min(300.0, 0.5 * 2 ** attempts)
+            delay = exc.retry_after if exc.retry_after is not None else backoff_s(attempts)
             give_up = attempts >= MAX_ATTEMPTS
-            await store.run(store.mark_retry, row["id"], time.time() + delay, give_up)
+            await store.run(store.mark_retry, row["id"], row["lease_until"], time.time() + delay, give_up)
             self._metrics.inc("salama_outbound_retries_total", channel=conv.channel)
             log.warning("send retry outbox_id=%s attempt=%s reason=%s", row["id"], attempts, exc)
             if not give_up:
                 asyncio.get_running_loop().call_later(delay, self._wake.set)
             return give_up
         except TwilioRejected as exc:
-            await store.run(store.mark_retry, row["id"], time.time(), True)
+            await store.run(store.mark_retry, row["id"], row["lease_until"], time.time(), True)
             self._metrics.inc("salama_failures_total", component="twilio")
             log.warning("send rejected outbox_id=%s reason=%s", row["id"], exc)
             return True
-        await store.run(store.mark_sent, row["id"], sid)
+        if not await store.run(store.mark_sent, row["id"], row["lease_until"], sid):
+            # Another sender took the row after our lease ran out: it may send it again.
+            log.warning("sent after losing the lease outbox_id=%s", row["id"])
+            self._metrics.inc("salama_failures_total", component="outbox_lease")
         self._metrics.inc("salama_messages_out_total", channel=conv.channel, path="rest")
         return True

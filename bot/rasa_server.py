@@ -1,19 +1,34 @@
-"""Runs Rasa's own CLI with its text-bearing log fields redacted at every level, and with
-the performance fixes of bot.rasa_patches."""
+"""Runs Rasa's own CLI with every log record sanitised (bot.logsafe), its text-bearing
+structlog fields redacted, its log file rotated, and the performance fixes of bot.rasa_patches."""
 from __future__ import annotations
 
+import logging
 import sys
+from typing import Any, Optional
 
+import rasa.core.utils
 import rasa.utils.log_utils as log_utils
 
-from bot import rasa_patches
-from bot.logsafe import redact_event
+from bot import logsafe, rasa_patches
+
+
+def _rotating_file_logging(logger_obj: logging.Logger, log_file: Optional[str],
+                           use_syslog: Optional[bool], *_: Any, **__: Any) -> None:
+    """Rasa's `--log-file`, rotated (Rasa's own handler grows for ever). No syslog: it would
+    send her pseudonym's history off the machine."""
+    if log_file:
+        handler = logsafe.file_handler(logsafe.Path(log_file))
+        handler.setLevel(logger_obj.level)
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)-5.5s]  %(message)s"))
+        logger_obj.addHandler(handler)
 
 
 def main() -> int:
+    logsafe.install()
     # Rasa builds its structlog pipeline from this module-level processor; replacing it
     # before Rasa configures logging makes every event pass through our redaction.
-    log_utils._anonymizer = redact_event
+    log_utils._anonymizer = logsafe.redact_event
+    rasa.core.utils.configure_file_logging = _rotating_file_logging
     rasa_patches.apply()
     from rasa.__main__ import main as rasa_main
 

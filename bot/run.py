@@ -1,5 +1,6 @@
-"""`make run`: start the action server, Rasa and the gateway (and, in local mode, the Twilio
-stand-in); one Ctrl-C stops them all; a child that dies is reported and the others stop."""
+"""`make run`: migrate the schema, then start the action server, Rasa and the gateway (and, in
+local mode, the Twilio stand-in); one Ctrl-C stops them all; a child that dies is reported and
+the others stop."""
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,7 @@ def children(settings: Settings, model: Path, endpoints: str, rasa_port: int = 5
              actions_port: int = 5055, gateway_port: Optional[int] = None,
              log_suffix: str = "") -> list[Child]:
     env = rasa_env(settings)
-    env["ACTIONS_PORT"] = str(actions_port)  # for endpoints.scaled.yml
+    env.update(ACTIONS_HOST="127.0.0.1", ACTIONS_PORT=str(actions_port))  # for endpoints.scaled.yml
     logs = settings.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     gateway_env = dict(env)
@@ -62,7 +63,9 @@ def children(settings: Settings, model: Path, endpoints: str, rasa_port: int = 5
         SALAMA_SECRET=settings.salama_secret,
     )
     result = [
-        Child("actions", [PY, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)], env),
+        Child("actions", [PY, "-m", "bot.actions_server", "--actions", "actions",
+                          "--port", str(actions_port),
+                          "--log-file", str(logs / f"actions{log_suffix}.log")], env),
         Child("rasa", [PY, "-m", "bot.rasa_server", "run", "--model", str(model), "--enable-api",
                        "--auth-token", settings.rasa_token, "--interface", "127.0.0.1",
                        "--port", str(rasa_port), "--endpoints", endpoints,
@@ -87,7 +90,17 @@ def scaled_env(settings: Settings) -> dict[str, str]:
         "PGDATABASE": db.path.lstrip("/") or "test", "PGUSER": db.username or "root",
         "PGPASSWORD": db.password or "",
         "REDIS_HOST": redis.hostname or "127.0.0.1", "REDIS_PORT": str(redis.port or 6379),
+        "REDIS_DB": redis.path.lstrip("/") or "0",
     }
+
+
+def migrate(env: dict[str, str], endpoints: str) -> bool:
+    """Create or upgrade the schema (gateway store, Rasa's tracker table) before anything that
+    uses it starts: processes started together would otherwise race to create it."""
+    done = subprocess.run([PY, "-m", "bot.migrate", "--endpoints", endpoints], cwd=ROOT, env=env)
+    if done.returncode:
+        print("salama: the schema migration failed (above); nothing started", file=sys.stderr, flush=True)
+    return done.returncode == 0
 
 
 def start(kids: list[Child]) -> None:
@@ -149,15 +162,19 @@ def main() -> int:
         os.environ.update(scaled_env(settings))
         settings = Settings.from_env()
         kids = []
+        endpoints = "endpoints.scaled.yml"
+        rasa_port = urlsplit(settings.rasa_url).port or 5005
+        actions_port = urlsplit(settings.actions_url).port or 5055
         for i in range(args.scaled):
-            group = children(settings, Path(args.model), "endpoints.scaled.yml", rasa_port=5005 + i,
-                             actions_port=5055 + i, gateway_port=settings.gateway_port + i,
+            group = children(settings, Path(args.model), endpoints, rasa_port=rasa_port + i,
+                             actions_port=actions_port + i, gateway_port=settings.gateway_port + i,
                              log_suffix=f"-{i + 1}")
             for kid in group:
                 kid.name += f"-{i + 1}"
             kids.extend(group)
     else:
-        kids = children(settings, Path(args.model), args.endpoints,
+        endpoints = args.endpoints
+        kids = children(settings, Path(args.model), endpoints,
                         rasa_port=urlsplit(settings.rasa_url).port or 5005,
                         actions_port=urlsplit(settings.actions_url).port or 5055)
     if settings.local_mode:
@@ -171,6 +188,8 @@ def main() -> int:
         nonlocal stopping
         stopping = True
 
+    if not migrate(next(k for k in kids if k.name.startswith("rasa")).env, endpoints):
+        return 1
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     start(kids)

@@ -4,6 +4,9 @@ SQLAlchemy Core on SQLite (default, WAL mode) or PostgreSQL (DATABASE_URL). Call
 synchronous and short; the gateway runs them in a thread (`Store.run`). Text and
 addresses are stored encrypted by the caller (see bot.crypto.Vault): this module never
 sees clear text it could leak.
+
+The tables below are the newest schema; bot/migrations/ creates and upgrades databases to it
+(`python -m bot.migrate`, docs/MIGRATIONS.md). A Store only checks the revision.
 """
 from __future__ import annotations
 
@@ -17,11 +20,14 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
 import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 T = TypeVar("T")
 STORE_THREADS = 4
+MIGRATIONS = Path(__file__).with_name("migrations")
 metadata = sa.MetaData()
 
 conversations = sa.Table(
@@ -132,7 +138,15 @@ pending = sa.Table(
 
 
 class SchemaMismatch(RuntimeError):
-    """The database's tables do not match this version's."""
+    """The database's schema is not the one this version needs."""
+
+
+@functools.lru_cache(maxsize=1)
+def schema_head() -> str:
+    """The newest revision in bot/migrations/: the schema this code needs."""
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None, "bot/migrations/versions/ holds no migration"
+    return head
 
 
 @dataclass
@@ -265,20 +279,24 @@ class Store:
         # malloc arenas (see bot.malloc), and a store call is short.
         self._threads = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="store")
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
-        self._check_schema()
+        try:
+            self._check_schema()
+        except BaseException:
+            self.close()
+            raise
 
     def _check_schema(self) -> None:
-        """Fail at start-up, clearly, on tables made by another version of this code."""
-        inspector = sa.inspect(self.engine)
-        for table in metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            missing = [c.name for c in table.columns if c.name not in present]
-            if missing:
-                raise SchemaMismatch(
-                    f"table {table.name} lacks column(s) {', '.join(missing)}: the store at "
-                    f"{self.engine.url.render_as_string(hide_password=True)} was made by another "
-                    "version of Salama (no migrations yet: move it aside, or `make clean` locally)")
+        """Fail at start-up, clearly, unless the database is at this version's revision: the
+        schema is created and upgraded by `python -m bot.migrate`, never by a running process
+        (several start together and would race)."""
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != schema_head():
+            found = f"at revision {current}" if current else "not migrated (empty, or made before migrations)"
+            raise SchemaMismatch(
+                f"the store at {self.engine.url.render_as_string(hide_password=True)} is {found}; this "
+                f"version needs revision {schema_head()}: run `python -m bot.migrate` first "
+                "(`make run` and `make run-scaled` do)")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run one store call in one of the store's threads, off the event loop."""
@@ -312,12 +330,14 @@ class Store:
                 .values(reply_enc=reply_enc)
             )
 
-    def stored_reply(self, message_sid: str) -> Optional[bytes]:
+    def stored_reply(self, message_sid: str) -> tuple[Optional[str], Optional[bytes]]:
+        """Who claimed this MessageSid, and the answer kept for a retry (None if not yet)."""
         with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(inbound.c.reply_enc).where(inbound.c.message_sid == message_sid)
-            ).scalar()
-        return bytes(value) if value is not None else None
+            row = conn.execute(sa.select(inbound.c.conversation_id, inbound.c.reply_enc)
+                               .where(inbound.c.message_sid == message_sid)).first()
+        if row is None:
+            return None, None
+        return row.conversation_id, bytes(row.reply_enc) if row.reply_enc is not None else None
 
     def is_claimed(self, message_sid: str) -> bool:
         """Whether this MessageSid was claimed (its answer may still be on its way)."""
@@ -533,39 +553,41 @@ class Store:
             result = conn.execute(sa.select(outbox).where(outbox.c.id.in_(taken)).order_by(outbox.c.id))
             return [dict(r._mapping) for r in result]
 
-    def release(self, outbox_ids: list[int]) -> None:
+    def renew_lease(self, outbox_id: int, lease: float, lease_s: float) -> Optional[float]:
+        """Extend a lease this sender holds (`lease` is the value it set); None if it lost it."""
+        renewed = max(time.time() + lease_s, lease + 1e-6)  # a new value: the old one is stale
+        with self.engine.begin() as conn:
+            got = conn.execute(outbox.update().where(outbox.c.id == outbox_id)
+                               .where(outbox.c.status == "pending")
+                               .where(outbox.c.lease_until == lease)
+                               .values(lease_until=renewed)).rowcount
+        return renewed if got else None
+
+    def release(self, leases: list[tuple[int, float]]) -> None:
         """Give back leases not used (an earlier message of the conversation failed)."""
-        if outbox_ids:
-            with self.engine.begin() as conn:
-                conn.execute(outbox.update().where(outbox.c.id.in_(outbox_ids)).values(lease_until=None))
-
-    def mark_sent(self, outbox_id: int, twilio_sid: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                outbox.update()
-                .where(outbox.c.id == outbox_id)
-                .values(status="sent", twilio_sid=twilio_sid, lease_until=None,
-                        attempts=outbox.c.attempts + 1)
-            )
+            for outbox_id, lease in leases:
+                conn.execute(outbox.update().where(outbox.c.id == outbox_id)
+                             .where(outbox.c.lease_until == lease).values(lease_until=None))
 
-    def mark_retry(self, outbox_id: int, next_attempt_at: float, give_up: bool) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                outbox.update()
-                .where(outbox.c.id == outbox_id)
-                .values(
-                    status="failed" if give_up else "pending",
-                    attempts=outbox.c.attempts + 1,
-                    next_attempt_at=next_attempt_at,
-                    lease_until=None,
-                )
-            )
+    def mark_sent(self, outbox_id: int, lease: float, twilio_sid: str) -> bool:
+        """Record a send; False if this sender no longer held the row's lease."""
+        return self._finish_send(outbox_id, lease, status="sent", twilio_sid=twilio_sid,
+                                 attempts=outbox.c.attempts + 1)
 
-    def mark_dropped(self, outbox_id: int) -> None:
+    def mark_retry(self, outbox_id: int, lease: float, next_attempt_at: float, give_up: bool) -> bool:
+        return self._finish_send(outbox_id, lease, status="failed" if give_up else "pending",
+                                 attempts=outbox.c.attempts + 1, next_attempt_at=next_attempt_at)
+
+    def mark_dropped(self, outbox_id: int, lease: float) -> bool:
+        return self._finish_send(outbox_id, lease, status="dropped")
+
+    def _finish_send(self, outbox_id: int, lease: float, **values: Any) -> bool:
+        """Only the holder of the lease writes the outcome (compare-and-set on lease_until)."""
         with self.engine.begin() as conn:
-            conn.execute(
-                outbox.update().where(outbox.c.id == outbox_id).values(status="dropped", lease_until=None)
-            )
+            return bool(conn.execute(outbox.update().where(outbox.c.id == outbox_id)
+                                     .where(outbox.c.lease_until == lease)
+                                     .values(lease_until=None, **values)).rowcount)
 
     def record_delivery(self, twilio_sid: str, status: str) -> bool:
         with self.engine.begin() as conn:
@@ -584,10 +606,12 @@ class Store:
             )
 
     # -- messages Rasa has not seen yet (it was down) -----------------------------------
-    def add_pending(self, conversation_id: str, text_enc: bytes, metadata_enc: bytes) -> None:
+    def add_pending(self, conversation_id: str, text_enc: bytes, metadata_enc: bytes) -> int:
         with self.engine.begin() as conn:
-            conn.execute(pending.insert().values(conversation_id=conversation_id, text_enc=text_enc,
-                                                 metadata_enc=metadata_enc, created_at=time.time()))
+            result = conn.execute(pending.insert().values(
+                conversation_id=conversation_id, text_enc=text_enc, metadata_enc=metadata_enc,
+                created_at=time.time()))
+            return int(result.inserted_primary_key[0])
 
     def pending_for(self, conversation_id: str) -> list[dict]:
         with self.engine.connect() as conn:

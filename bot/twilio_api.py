@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import math
+import time
+from datetime import timezone
 from typing import Optional
 
 import aiohttp
@@ -13,6 +17,29 @@ class TwilioRetryable(Exception):
     def __init__(self, reason: str, retry_after: Optional[float] = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+def retry_after_s(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
+    """Seconds to wait from a Retry-After header (delay in seconds or an HTTP date), None when
+    absent or unreadable; never negative, never more than an hour."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), 3600.0)
 
 
 class TwilioRejected(Exception):
@@ -52,10 +79,8 @@ class TwilioApi:
                 self._url, data=form, auth=self._auth, timeout=aiohttp.ClientTimeout(total=10)
             ) as resp:
                 if resp.status == 429 or resp.status >= 500:
-                    retry_after = resp.headers.get("Retry-After")
-                    raise TwilioRetryable(
-                        f"status {resp.status}", float(retry_after) if retry_after else None
-                    )
+                    raise TwilioRetryable(f"status {resp.status}",
+                                          retry_after_s(resp.headers.get("Retry-After")))
                 if resp.status >= 400:
                     raise TwilioRejected(f"status {resp.status}")
                 return (await resp.json())["sid"]

@@ -9,7 +9,8 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from bot.appkeys import GATEWAY, METRICS, SETTINGS, STORE
-from bot.gateway import Inbound
+from bot.gateway import ForgedRetry
+from bot.inbound import Inbound, read_form, valid_sender
 
 log = logging.getLogger("salama.webhook")
 routes = web.RouteTableDef()
@@ -23,16 +24,22 @@ async def twilio_signature(
     """Every /twilio/ request must carry a valid X-Twilio-Signature, or it gets 403.
 
     The URL signed is PUBLIC_BASE_URL + path + query, not the URL the request arrived on:
-    a proxy in front of the gateway rewrites host, scheme and port.
+    a proxy in front of the gateway rewrites host, scheme and port. The body is capped in
+    size and fields before it is parsed (bot.inbound), so an unsigned request costs little.
     """
     if not request.path.startswith(SIGNED_PATHS):
         return await handler(request)
     settings = request.app[SETTINGS]
     signature = request.headers.get("X-Twilio-Signature", "")
-    form = await request.post()
+    try:
+        form = request["form"] = await read_form(request)
+    except web.HTTPException as exc:
+        request.app[METRICS].inc("salama_rejected_webhooks_total", reason=f"http_{exc.status}")
+        log.warning("rejected webhook body status=%s path=%s", exc.status, request.path)
+        raise
     url = settings.public_base_url.rstrip("/") + request.path_qs
     if not signature or not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
-        request.app[METRICS].inc("salama_rejected_webhooks_total")
+        request.app[METRICS].inc("salama_rejected_webhooks_total", reason="signature")
         log.warning("rejected webhook without a valid signature path=%s", request.path)
         raise web.HTTPForbidden(text="invalid signature")
     return await handler(request)
@@ -56,10 +63,11 @@ _XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>'
 
 @routes.post("/twilio/messages", name="twilio_messages")
 async def inbound_message(request: web.Request) -> web.Response:
-    form = await request.post()
-    msg = Inbound.from_form(form)
-    if not msg.address:
-        raise web.HTTPBadRequest(text="missing From")
+    msg = Inbound.from_form(request["form"], request.app[SETTINGS].max_body_chars)
+    if not valid_sender(msg.address):
+        request.app[METRICS].inc("salama_rejected_webhooks_total", reason="sender")
+        log.warning("rejected webhook: From is not a phone number")
+        raise web.HTTPBadRequest(text="From must be a phone number")
     response = None
 
     async def send(texts: list[str]) -> None:
@@ -69,13 +77,16 @@ async def inbound_message(request: web.Request) -> web.Response:
         await response.prepare(request)
         await response.write_eof()
 
-    texts = await request.app[GATEWAY].handle(msg, send)
+    try:
+        texts = await request.app[GATEWAY].handle(msg, send)
+    except ForgedRetry:
+        raise web.HTTPForbidden(text="MessageSid already used") from None
     return response if response is not None else twiml(texts)  # (a Response is falsy)
 
 
 @routes.post("/twilio/status", name="twilio_status")
 async def status_callback(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = request["form"]
     sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if sid and status:
         store = request.app[STORE]

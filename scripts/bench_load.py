@@ -503,6 +503,9 @@ class Bench:
         kids.insert(0, Child("twilio-local", [sys.executable, "-m", "bot.fake_twilio",
                                               "--port", str(self.ports["twilio"])], dict(env)))
         self.kids = kids
+        from bot.run import migrate
+        if not migrate(next(k for k in kids if k.name == "rasa").env, str(endpoints)):
+            raise RuntimeError("the schema migration failed")
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for kid in kids:

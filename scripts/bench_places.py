@@ -1,10 +1,12 @@
-"""Measure the place lookup on tests/places/messy_places.yml: accuracy, failures and speed.
+"""Measure the place lookup on tests/places/messy_places.yml, then the directory's coverage.
 
     .venv/bin/python scripts/bench_places.py [--cases tests/places/messy_places.yml] [--repeat 20]
 
 Prints the gazetteer load time, top-1 region accuracy over the cases (the resolved place, or
 the first candidate of an ambiguous answer), town accuracy where a town is expected, false
-positives on the negative messages, every failure, and the median and p99 time per lookup.
+positives on the negative messages, every failure, and the median and p99 time per lookup;
+then the coverage report of `python -m actions.directory report` (urban communes with a local
+point within 25 and 50 km, per kind and per region, median distance).
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from actions.directory import Directory  # noqa: E402
+from actions.directory.coverage import coverage, format_report  # noqa: E402
 from actions.places import Gazetteer, Place, Resolution  # noqa: E402
 
 DEFAULT_CASES = ROOT / "tests" / "places" / "messy_places.yml"
@@ -82,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"time per lookup: median {statistics.median(times):.3f} ms, p99 {p99:.3f} ms ({len(times)} lookups)")
     for line in failures + false_pos:
         print("FAIL", line)
+    print(format_report(coverage(Directory.load(), gaz), gaz))
     return 0
 
 

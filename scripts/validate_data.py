@@ -1,9 +1,11 @@
-"""Check the gazetteer (data/places/*) and the service directory (data/services.yml).
+"""Check the gazetteer (data/places/*), the service directory (data/services.yml) and its import map.
 
-    .venv/bin/python scripts/validate_data.py [--root .]
+    .venv/bin/python scripts/validate_data.py [--root .] [--max-age-years N] [--list-old]
 
 Every problem is printed as `path:line: message` and the exit status is 1; when all is well
-one summary line is printed and the exit status is 0.
+a summary line is printed, then the directory's freshness: the local entries whose source is
+older than N years (default SALAMA_MAX_SOURCE_AGE_YEARS or 5) or undated, and their share
+(`--list-old` names each one as `path:line: id`).
 """
 from __future__ import annotations
 
@@ -21,15 +23,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from actions.directory import (  # noqa: E402
+    BASES,
+    CONFIDENCES,
     CONTACT_KINDS,
     ENTRY_FIELDS,
     KINDS,
+    MIGRANT_KINDS,
     NATIONAL_KINDS,
     PHONE_RE,
     PRECISIONS,
     REQUIRED_FIELDS,
     SHELTER_KINDS,
+    Entry,
+    age_status,
+    max_age_years,
 )
+from actions.directory.model import DISCONTINUED as DISCONTINUED_RE  # noqa: E402
 from actions.places import haversine_km, tokenize  # noqa: E402
 
 # Morocco's bounding box, Tanger to Lagouira and the Atlantic to Figuig.
@@ -53,7 +62,7 @@ MAX_SEAT_KM = 250
 SAHARAN_REGIONS = {"guelmim-oued-noun", "laayoune-sakia-el-hamra", "dakhla-oued-ed-dahab"}
 MAX_SEAT_KM_SAHARA = 600
 
-DISCONTINUED = {"080008888": "the old ministry line 0 8000 8888, discontinued in 2013"}
+DISCONTINUED = {"080008888": "the old ministry line 0 8000 8888, discontinued in 2013"}  # as a phone field
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 TOWN_ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PROVINCE_CODE_RE = re.compile(r"^\d\d\.\d{3}(\.\d\d\.\d\d)?$")
@@ -333,17 +342,19 @@ def _scalar(node):
     return node
 
 
-def check_services(report: Report, path: Path, towns: dict, regions: dict[str, dict]) -> int:
+def check_services(report: Report, path: Path, towns: dict, regions: dict[str, dict]) -> list[dict]:
+    """Check every entry; returns the entries' values (for the freshness summary)."""
     root = _compose(report, path)
     if root is None:
-        return 0
+        return []
     services = dict((k.value, v) for k, v in _mapping(root)).get("services")
     if not isinstance(services, yaml.SequenceNode):
         report.error(path, _line(root) if root else 1, "top-level key 'services' must be a list of entries")
-        return 0
+        return []
     region_slugs = {r["slug"] for r in regions.values()}
     ids: dict[str, int] = {}
     today = dt.date.today()
+    entries_seen: list[dict] = []
     for entry in services.value:
         if not isinstance(entry, yaml.MappingNode):
             report.error(path, _line(entry), "an entry must be a mapping")
@@ -396,6 +407,21 @@ def check_services(report: Report, path: Path, towns: dict, regions: dict[str, d
                 err(field, f"{field} {value!r} is not a Moroccan number (10 digits starting 05/06/07/08, or 2-4 digits)")
             if digits in DISCONTINUED:
                 err(field, f"{field} {value!r} is {DISCONTINUED[digits]}: never give it")
+        for field, value in values.items():
+            if isinstance(value, str) and DISCONTINUED_RE.search(value):
+                err(field, f"{field} names the line 0 8000 8888, discontinued in 2013: never give it")
+        basis, confidence = values.get("basis"), values.get("confidence")
+        if basis is not None and basis not in BASES:
+            err("basis", f"basis {basis!r} must be one of {', '.join(sorted(BASES))}")
+        if basis is None and kind in SHELTER_KINDS | CONTACT_KINDS | MIGRANT_KINDS:
+            err("id", f"a {kind} entry needs its basis ({', '.join(sorted(BASES))})")
+        if confidence is not None and confidence not in CONFIDENCES:
+            err("confidence", f"confidence {confidence!r} must be one of {', '.join(CONFIDENCES)}")
+        year = values.get("source_year")
+        if year is not None and not (str(year).isdigit() and 1950 <= int(year) <= today.year):
+            err("source_year", f"source_year {year!r} must be a year between 1950 and {today.year}")
+        if values.get("shelter") not in (None, "true", "false"):
+            err("shelter", f"shelter {values.get('shelter')!r} must be true or false")
         email = values.get("email")
         if email is not None and not EMAIL_RE.match(str(email)):
             err("email", f"email {email!r} is not an address")
@@ -430,12 +456,70 @@ def check_services(report: Report, path: Path, towns: dict, regions: dict[str, d
                     err("lat", f"location_precision is 'town' but lat/lng are not the centroid of {town}")
         elif precision is not None:
             err("location_precision", "location_precision is set but lat/lng are null")
-    return len(services.value)
+        entries_seen.append({**values, "_line": start})
+    return entries_seen
+
+
+def freshness(values: list[dict], max_age: int, today: dt.date | None = None,
+              path: Path | None = None) -> list[str]:
+    """How much of the local directory rests on old or undated sources; with `path`, one line per such entry."""
+    local = [v for v in values if v.get("lat") is not None]
+    status = [
+        age_status(Entry(**{**dict.fromkeys(REQUIRED_FIELDS), "basis": v.get("basis"),
+                            "source_year": int(v["source_year"]) if str(v.get("source_year") or "").isdigit() else None}),
+                   today, max_age)
+        for v in local
+    ]
+    old, undated = status.count("old"), status.count("undated")
+    share = 100 * (old + undated) / max(len(local), 1)
+    year = (today or dt.date.today()).year - max_age
+    lines = [f"{_show(path)}:{v['_line']}: {v['id']}: " + (f"source of {v['source_year']}" if s == "old" else "undated")
+             for v, s in zip(local, status) if s != "fresh"] if path else []
+    return lines + [f"freshness: {old} of {len(local)} local entries rest on a source older than {max_age} years "
+                    f"(before {year}) and {undated} are undated: {share:.0f}% of the local directory to re-check"]
+
+
+# ---------------------------------------------------------------------- how the researched list is read
+def check_import_map(report: Report, path: Path) -> None:
+    """data/contacts/import_map.yml: known kinds and confidences, a short name in both scripts."""
+    root = _compose(report, path)
+    if root is None:
+        return
+    sections = {k.value: v for k, v in _mapping(root)}
+    for name in ("kinds", "confidence", "labels", "generic"):
+        if name not in sections:
+            report.error(path, 1, f"section {name!r} is missing")
+    for key, node in _mapping(sections.get("kinds")):
+        rule = yaml.safe_load(yaml.serialize(node)) or {}
+        if "refuse" not in rule and rule.get("kind") not in KINDS:
+            report.error(path, _line(node), f"kind {key.value!r} maps to {rule.get('kind')!r}, not a directory kind")
+    for key, node in _mapping(sections.get("confidence")):
+        value = yaml.safe_load(yaml.serialize(node))
+        if not (value in CONFIDENCES or isinstance(value, dict) and "refuse" in value):
+            report.error(path, _line(node), f"confidence {key.value!r} maps to {value!r}: use {', '.join(CONFIDENCES)} or refuse")
+    labels = [(key.value, node) for key, node in _mapping(sections.get("labels"))]
+    generic = sections.get("generic")
+    labels += [(None, node) for node in (generic.value if isinstance(generic, yaml.SequenceNode) else [])]
+    for name, node in labels:
+        label = yaml.safe_load(yaml.serialize(node)) or {}
+        missing = [f for f in ("id", "fr", "ar") + (("starts",) if name is None else ()) if not str(label.get(f) or "").strip()]
+        if missing:
+            report.error(path, _line(node), f"label {name or label.get('starts')!r} needs {', '.join(missing)}")
+        elif not SERVICE_ID_RE.match(str(label["id"])):
+            report.error(path, _line(node), f"label id {label['id']!r} must be lower-case letters, digits and dashes")
+        if label.get("basis") is not None and label["basis"] not in BASES:
+            at = next((_line(v) for k, v in _mapping(node) if k.value == "basis"), _line(node))
+            report.error(path, at, f"basis {label['basis']!r} must be one of {', '.join(sorted(BASES))}")
+        if any(DISCONTINUED_RE.search(str(v)) for v in [name, *label.values()]):
+            report.error(path, _line(node), "names the line 0 8000 8888, discontinued in 2013")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="project root holding data/")
+    parser.add_argument("--max-age-years", type=int, default=max_age_years(),
+                        help="a source older than this is reported as old (default 5, or SALAMA_MAX_SOURCE_AGE_YEARS)")
+    parser.add_argument("--list-old", action="store_true", help="name each old or undated entry (path:line: id)")
     args = parser.parse_args(argv)
     places = args.root / "data" / "places"
     report = Report()
@@ -461,7 +545,11 @@ def main(argv: list[str] | None = None) -> int:
         gaz = Gazetteer.load(places)
         all_aliases = {_key(a) for a in gaz.aliases()}
         check_weak_aliases(report, places / "common_words.yml", words, all_aliases)
-    service_count = check_services(report, args.root / "data" / "services.yml", towns, regions)
+    services_path = args.root / "data" / "services.yml"
+    services = check_services(report, services_path, towns, regions)
+    import_map = args.root / "data" / "contacts" / "import_map.yml"
+    if import_map.exists():  # only where the researched list is imported
+        check_import_map(report, import_map)
 
     if report.errors:
         print("\n".join(report.errors))
@@ -469,8 +557,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(
         f"validate_data: OK: {len(regions)} regions, {len(provinces)} provinces, {len(towns)} towns, "
-        f"{alias_count} curated/DODa aliases, {service_count} directory entries"
+        f"{alias_count} curated/DODa aliases, {len(services)} directory entries"
     )
+    print("\n".join(freshness(services, args.max_age_years, path=services_path if args.list_old else None)))
     return 0
 
 

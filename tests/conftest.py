@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.error import URLError
@@ -16,14 +19,18 @@ from urllib.request import Request, urlopen
 from xml.etree import ElementTree
 
 import pytest
+import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from bot import fake_twilio
 from bot.app import init_app
+from bot.logsafe import configure_logging
+from bot.migrate import upgrade
 from bot.run import Child, children, start, stop
 from bot.settings import ROOT, Settings
 
 MODEL = ROOT / "models" / "salama.tar.gz"
+POSTGRES_URL = "postgresql://root@127.0.0.1:5432/test"
 
 
 def free_port() -> int:
@@ -44,6 +51,24 @@ def make_settings(var_dir: Path, **overrides: Any) -> Settings:
     }
     env.update({k.upper(): str(v) for k, v in overrides.items()})
     return Settings.from_env(env)
+
+
+@contextmanager
+def empty_postgres_database() -> Iterator[str]:
+    """A new, empty database on the local PostgreSQL server (its URL), dropped afterwards:
+    no state is shared with earlier runs or other tests."""
+    name = f"salama_{secrets.token_hex(6)}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True, future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
 
 
 class Phone:
@@ -92,10 +117,20 @@ def twiml_messages(xml: str) -> list[str]:
     return [(m.text or "") for m in root.iter("Message")]
 
 
+@pytest.fixture(scope="session")
+def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gateway store file at the newest revision, made once by `bot.migrate` for copying."""
+    path = tmp_path_factory.mktemp("migrated") / "gateway.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def var_dir(tmp_path: Path) -> Path:
+def var_dir(tmp_path: Path, migrated_store: Path) -> Path:
+    """A fresh var/ whose gateway store is migrated, as `make run` leaves it."""
     path = tmp_path / "var"
     path.mkdir()
+    shutil.copyfile(migrated_store, path / "gateway.db")
     return path
 
 
@@ -122,6 +157,19 @@ async def gateway_factory(aiohttp_client: Any, var_dir: Path, twilio: Any) -> An
         return client, settings, app
 
     return build
+
+
+@pytest.fixture
+def gateway_logs(var_dir: Path) -> Iterator[Path]:
+    """The gateway's own logging, as `bot.app.main` configures it, into var_dir/logs."""
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    configure_logging(None, log_dir=var_dir / "logs")
+    yield var_dir / "logs"
+    for handler in [h for h in root.handlers if h not in before]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
 
 
 # -- the real Rasa stack, once per test session ------------------------------------

@@ -193,8 +193,9 @@ def test_make_counsellor_works_in_local_mode_with_nothing_configured(var_dir):
 
 
 @pytest.mark.postgres
-def test_make_counsellor_uses_a_real_configurations_store(var_dir):
+def test_make_counsellor_uses_a_real_configurations_store(tmp_path):
     """With a Twilio token and DATABASE_URL set (a real deployment), the account lands in PostgreSQL."""
+    var_dir = tmp_path / "empty-var"  # not the migrated var_dir fixture: nothing local may appear
     name = f"salama_{secrets.token_hex(6)}"
     admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as conn:

@@ -44,7 +44,7 @@ async def served(stack: Any, aiohttp_server: Any, aiohttp_client: Any, var_dir: 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium (.ci/run does)")
+        pytest.fail("browser tests need Debian's chromium: run `make services` (make test does)")
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield chromium

@@ -76,7 +76,7 @@ async def test_gateway_restart_delivers_the_pending_outbox(var_dir, twilio, aioh
 
 
 def test_sqlite_under_concurrent_writers_never_reports_locked(var_dir):
-    store = Store(f"sqlite:///{var_dir / 'contention.db'}")
+    store = Store(f"sqlite:///{var_dir / 'gateway.db'}")
     errors: list[Exception] = []
 
     def writer(n: int) -> None:
@@ -134,16 +134,3 @@ async def test_rasa_down_static_reply_then_nothing_lost(stack, gateway_factory, 
     # possibly over several messages.
     await wait_for(lambda: "\n1. " in "\n".join(m["body"] for m in twilio.messages), timeout=20)
     assert app[STORE].pending_for(app[GATEWAY].vault.pseudonym(phone.address)) == []
-
-
-def test_a_store_from_another_version_fails_at_start_with_the_table_named(var_dir):
-    import sqlalchemy as sa
-    from bot.store import SchemaMismatch
-
-    url = f"sqlite:///{var_dir / 'old.db'}"
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE TABLE gw_pending (id INTEGER PRIMARY KEY, conversation_id TEXT)"))
-    engine.dispose()
-    with pytest.raises(SchemaMismatch, match="gw_pending lacks column"):
-        Store(url)

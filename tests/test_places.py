@@ -233,21 +233,6 @@ def test_cli_resolve_prints_one_json_object_per_argument():
     assert lines[2]["province"] == "Casablanca" and lines[2]["lat"] == pytest.approx(33.55246)
 
 
-def test_cli_nearest_prints_directory_entries_by_distance():
-    out = run("-m", "actions.places", "nearest", "--lat", "35.57", "--lng", "-5.37", "--kind", "multifunctional_space", "--limit", "2")
-    assert out.returncode == 0, out.stderr
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert [r["id"] for r in rows] == ["efm-tanger", "efm-ouezzane"]
-    assert rows[0]["distance_km"] < rows[1]["distance_km"]
-    assert rows[0]["phone"] is None
-
-
-def test_cli_nearest_rejects_an_unknown_kind():
-    out = run("-m", "actions.places", "nearest", "--lat", "34", "--lng", "-6", "--kind", "spa")
-    assert out.returncode != 0
-    assert "unknown kind" in out.stderr
-
-
 def test_cli_lookup_writes_a_rasa_lookup_table(tmp_path):
     target = tmp_path / "place.yml"
     out = run("-m", "actions.places", "lookup", "--out", str(target))

@@ -154,19 +154,6 @@ def domain() -> Domain:
         return Domain.load(str(ROOT / "domain.yml"))
 
 
-@pytest.fixture
-def gateway_logs(var_dir: Path) -> Iterator[Path]:
-    """The gateway's own logging, as `bot.app.main` configures it, into var_dir/logs."""
-    root = logging.getLogger()
-    before, level = list(root.handlers), root.level
-    configure_logging(None, log_dir=var_dir / "logs")
-    yield var_dir / "logs"
-    for handler in [h for h in root.handlers if h not in before]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-
-
 # -- (a) a canary through the live stack: nowhere in clear, yet the bot keeps the context --
 @integration
 async def test_canary_is_in_no_file_and_no_row_yet_the_conversation_goes_on(live, stack, var_dir, domain):

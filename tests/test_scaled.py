@@ -1,85 +1,149 @@
-"""Scale-out: two gateways and two Rasa servers (each with its action server) sharing
-PostgreSQL (gateway store, Rasa tracker store) and Redis (ordering, Rasa lock store)."""
+"""Scale-out: `make run-scaled` started on an empty PostgreSQL database and a Redis database
+without Salama's keys (two gateways, Rasa servers and action servers, all at once), then
+in-process gateways on the same Rasa servers, PostgreSQL store and Redis."""
 from __future__ import annotations
 
 import asyncio
 import os
 import secrets
+import signal
+import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
 
 import pytest
+import redis
 import sqlalchemy as sa
+from twilio.request_validator import RequestValidator
 
 from bot.appkeys import GATEWAY, STORE
-from bot.run import children, scaled_env, start, stop
-from bot.store import inbound
-from tests.conftest import MODEL, Phone, Stack, free_port, make_settings, twiml_messages
+from bot.run import wait_healthy
+from bot.settings import ROOT, Settings
+from bot.store import inbound, schema_head
+from tests.conftest import MODEL, Phone, empty_postgres_database, free_port, twiml_messages
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-SERVER_URL = "postgresql://root@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_SERVER = "redis://127.0.0.1:6379"
+
+
+def _free_pair() -> int:
+    """A port p with p and p + 1 free (`run --scaled 2` numbers its servers from a base port)."""
+    while True:
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+
+
+def _empty_redis_db() -> int:
+    """A Redis database number with no key at all, so none of Salama's."""
+    for number in secrets.SystemRandom().sample(range(2, 16), 14):
+        if redis.Redis.from_url(f"{REDIS_SERVER}/{number}").dbsize() == 0:
+            return number
+    pytest.skip("no empty Redis database on this server")
+
+
+class ScaledRun:
+    """`python -m bot.run --scaled 2` (what `make run-scaled` runs), on ports of its own."""
+
+    def __init__(self, var_dir: Path, database_url: str, redis_url: str) -> None:
+        self.gateway, rasa, actions, twilio = _free_pair(), _free_pair(), _free_pair(), free_port()
+        self.secret = secrets.token_urlsafe(24)
+        self.database_url, self.redis_url = database_url, redis_url
+        self.env = dict(os.environ, PYTHONPATH=str(ROOT), SALAMA_LOCAL_MODE="1", SALAMA_SECRET=self.secret,
+                        SALAMA_VAR_DIR=str(var_dir), DATABASE_URL=database_url, REDIS_URL=redis_url,
+                        GATEWAY_PORT=str(self.gateway), PUBLIC_BASE_URL=f"http://127.0.0.1:{self.gateway}",
+                        RASA_URL=f"http://127.0.0.1:{rasa}", ACTIONS_URL=f"http://127.0.0.1:{actions}",
+                        TWILIO_API_BASE_URL=f"http://127.0.0.1:{twilio}")
+        self.settings = Settings.from_env(self.env)
+        self.rasa_urls = [f"http://127.0.0.1:{rasa + i}" for i in range(2)]
+        self.actions_urls = [f"http://127.0.0.1:{actions + i}" for i in range(2)]
+        self.gateway_urls = [f"http://127.0.0.1:{self.gateway + i}" for i in range(2)]
+        self.log = var_dir / "run-scaled.out"
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot.run", "--scaled", "2", "--model", str(MODEL)],
+                                         cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_healthy(self, timeout: float = 300) -> None:
+        for url in self.gateway_urls:
+            if not wait_healthy(f"{url}/healthz", timeout):
+                raise AssertionError(f"{url} never healthy:\n{self.output()[-4000:]}")
+            assert self.proc.poll() is None, self.output()[-4000:]
+
+    def send(self, gateway_url: str, address: str, body: str) -> list[str]:
+        """A signed webhook to one gateway, as Twilio sends it; the TwiML's messages."""
+        params = {"From": address, "To": "whatsapp:+212500000000", "Body": body, "NumMedia": "0",
+                  "MessageSid": f"SM{secrets.token_hex(16)}"}
+        signature = RequestValidator(self.settings.twilio_auth_token).compute_signature(
+            self.settings.public_base_url + "/twilio/messages", params)
+        request = Request(f"{gateway_url}/twilio/messages", data=urlencode(params).encode(),
+                          headers={"X-Twilio-Signature": signature})
+        with urlopen(request, timeout=30) as resp:  # noqa: S310 (loopback)
+            return twiml_messages(resp.read().decode())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # the supervisor stops its children
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 @pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    """A fresh database on the local PostgreSQL server, dropped afterwards: no state is
-    shared with earlier runs or other tests."""
-    name = f"salama_{secrets.token_hex(6)}"
-    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True, future=True)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledRun]:
+    if not MODEL.exists():
+        pytest.fail("needs the trained model: run `make train`")
+    number = _empty_redis_db()
+    redis_url = f"{REDIS_SERVER}/{number}"
+    with empty_postgres_database() as database_url:
+        run = ScaledRun(tmp_path_factory.mktemp("scaled-var"), database_url, redis_url)
+        try:
+            run.wait_healthy()
+            yield run
+        finally:
+            run.stop()
+            redis.Redis.from_url(redis_url).flushdb()  # the database was empty: only our keys
 
 
-@pytest.fixture(scope="module")
-def shared_secret() -> str:
-    return secrets.token_urlsafe(24)
-
-
-@pytest.fixture(scope="module")
-def rasa_pair(tmp_path_factory: pytest.TempPathFactory, shared_secret: str,
-              database_url: str) -> Iterator[list[Stack]]:
-    var_dir = tmp_path_factory.mktemp("scaled-var")
-    settings = make_settings(var_dir, salama_secret=shared_secret, database_url=database_url,
-                             redis_url=REDIS_URL)
-    stacks, kids_all = [], []
-    for i in range(2):
-        rasa_port, actions_port = free_port(), free_port()
-        kids = [k for k in children(settings, MODEL, "endpoints.scaled.yml", rasa_port=rasa_port,
-                                    actions_port=actions_port, log_suffix=f"-scaled-{i}")
-                if k.name in ("actions", "rasa")]
-        for kid in kids:
-            kid.env = dict(kid.env, **scaled_env(settings), SALAMA_SECRET=shared_secret,
-                           SALAMA_VAR_DIR=str(var_dir))
-        kids_all.extend(kids)
-        stacks.append(Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}",
-                            settings.rasa_token, var_dir, kids))
-    start(kids_all)
-    try:
-        for s in stacks:
-            s.wait_ready()
-        yield stacks
-    finally:
-        stop(kids_all)
+def test_run_scaled_on_an_empty_database_and_redis_starts_everything_on_the_first_try(scaled):
+    out = scaled.output()
+    assert out.count("salama: started ") == 7, out  # twilio-local + 2 x (actions, rasa, gateway)
+    assert "exited with status" not in out
+    # The schema was made once, before the servers started.
+    assert out.count("(migrated from empty)") == 1 and out.count("events table created") == 1
+    assert out.index("migrate: gateway store") < out.index("salama: started ")
+    engine = sa.create_engine(scaled.database_url, future=True)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == schema_head()
+    engine.dispose()
+    for i, url in enumerate(scaled.gateway_urls):
+        texts = scaled.send(url, f"whatsapp:+2126{secrets.randbelow(10**8):08d}", "salam")
+        assert "\n1. " in "\n".join(texts), f"gateway {i + 1} answered with the menu"
+    keys = redis.Redis.from_url(scaled.redis_url).keys("salama:order:*")
+    assert keys, "the gateways ordered her messages through this Redis database"
 
 
 @pytest.fixture
-async def gateways(rasa_pair: list[Stack], gateway_factory: Any, shared_secret: str,
-                   database_url: str) -> list[tuple]:
-    """Two gateway apps, one per Rasa server, same store, same Redis, same secret."""
+async def gateways(scaled: ScaledRun, gateway_factory: Any) -> list[tuple]:
+    """Two gateway apps, one per Rasa server of the scaled run, same store, Redis and secret."""
     out = []
-    for stack in rasa_pair:
-        client, settings, app = await gateway_factory(**stack.gateway_settings(), salama_secret=shared_secret,
-                                                      database_url=database_url, redis_url=REDIS_URL)
+    for rasa_url, actions_url in zip(scaled.rasa_urls, scaled.actions_urls):
+        client, settings, app = await gateway_factory(
+            rasa_url=rasa_url, actions_url=actions_url, salama_secret=scaled.secret,
+            database_url=scaled.database_url, redis_url=scaled.redis_url)
         out.append((client, settings, app))
     return out
 
