@@ -156,18 +156,26 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as var:
         port = free_port()
+        rasa_port, actions_port = free_port(), free_port()  # nothing listens unless --rasa
         env = dict(os.environ, SALAMA_LOCAL_MODE="1", SALAMA_VAR_DIR=var, GATEWAY_PORT=str(port),
                    PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", PYTHONPATH=str(args.tree),
                    SALAMA_SECRET=secrets.token_urlsafe(24), RATE_LIMIT_PER_MINUTE="1000",
-                   RASA_URL=f"http://127.0.0.1:{free_port()}", ACTIONS_URL=f"http://127.0.0.1:{free_port()}",
+                   RASA_URL=f"http://127.0.0.1:{rasa_port}", ACTIONS_URL=f"http://127.0.0.1:{actions_port}",
                    TWILIO_API_BASE_URL=f"http://127.0.0.1:{free_port()}",
                    RASA_TELEMETRY_ENABLED="false", SQLALCHEMY_SILENCE_UBER_WARNING="1")
-        env.pop("DATABASE_URL", None)
-        env.pop("REDIS_URL", None)
-        env.pop("TWILIO_AUTH_TOKEN", None)
+        for name in ("DATABASE_URL", "REDIS_URL", "TWILIO_AUTH_TOKEN"):
+            env.pop(name, None)
+        endpoints = Path(var) / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+            f'tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
+            f'  db: "{Path(var) / "tracker.db"}"\nlock_store:\n  type: in_memory\n')
+        if (args.tree / "bot" / "migrate.py").exists():  # trees with migrations make the schema first
+            subprocess.run([sys.executable, "-m", "bot.migrate", "--endpoints", str(endpoints)], cwd=args.tree,
+                           env=env, check=True, capture_output=True)
         subprocess.run([sys.executable, "-m", "bot.console", "add-counsellor", "bench"], cwd=args.tree, env=env,
                        input=PASSWORD + "\n", text=True, check=True, capture_output=True)
-        kids = rasa_stack(env, Path(var)) if args.rasa else []
+        kids = rasa_stack(env, Path(var), endpoints, rasa_port, actions_port) if args.rasa else []
         gateway = subprocess.Popen([sys.executable, "-m", "bot.app"], cwd=args.tree, env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -186,23 +194,15 @@ def main() -> int:
     return 0
 
 
-def rasa_stack(env: dict[str, str], var: Path) -> list[Child]:
-    """This tree's action server and Rasa (SQLite tracker store in `var`), answering with a
-    model; points the gateway's RASA_URL and ACTIONS_URL in `env` at them."""
+def rasa_stack(env: dict[str, str], var: Path, endpoints: Path, rasa_port: int, actions_port: int) -> list[Child]:
+    """This tree's action server and Rasa (the tracker store of `endpoints`, in `var`) on the
+    ports the gateway's RASA_URL and ACTIONS_URL name, once Rasa answers with a model."""
     if not MODEL.exists():
         raise SystemExit("--rasa needs the trained model: make train")
-    settings = Settings.from_env(env)
-    rasa_port, actions_port = free_port(), free_port()
-    endpoints = var / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
-        f'  db: "{var / "tracker.db"}"\nlock_store:\n  type: in_memory\n')
-    kids = [k for k in children(settings, MODEL, str(endpoints), rasa_port=rasa_port, actions_port=actions_port,
-                                log_suffix="-bench") if k.name in ("actions", "rasa")]
+    kids = [k for k in children(Settings.from_env(env), MODEL, str(endpoints), rasa_port=rasa_port,
+                                actions_port=actions_port, log_suffix="-bench") if k.name in ("actions", "rasa")]
     for kid in kids:
         kid.env = dict(kid.env, SALAMA_VAR_DIR=str(var), SALAMA_SECRET=env["SALAMA_SECRET"], PYTHONPATH=str(ROOT))
-    env.update(RASA_URL=f"http://127.0.0.1:{rasa_port}", ACTIONS_URL=f"http://127.0.0.1:{actions_port}")
     start(kids)
     req = Request(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", method="POST",
                   data=b'{"sender": "warmup", "message": "salam"}', headers={"Content-Type": "application/json"})

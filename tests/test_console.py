@@ -157,9 +157,14 @@ def test_python_m_bot_console_add_counsellor_reads_the_password_from_stdin(var_d
         store.close()
 
 
+# -o: never rebuild .venv from a test (it is shared; a checkout's newer requirements.txt
+# would otherwise make `install` run pip into it).
+MAKE = ("-s", "--no-print-directory", "-o", ".venv/.installed")
+
+
 def make_counsellor(env: dict[str, str], name: str, password: str = PASSWORD,
                     *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-s", "--no-print-directory", "counsellor", f"NAME={name}", *extra],
+    return subprocess.run(["make", *MAKE, "counsellor", f"NAME={name}", *extra],
                           cwd=ROOT, env=env, input=password + "\n", capture_output=True, text=True,
                           timeout=120)
 
@@ -185,7 +190,7 @@ def test_make_counsellor_works_in_local_mode_with_nothing_configured(var_dir):
         assert accounts.check_password(PASSWORD, accounts.password_hash(store, "amina"))
     finally:
         store.close()
-    usage = subprocess.run(["make", "-s", "counsellor"], cwd=ROOT, env=clean_env(var_dir), capture_output=True,
+    usage = subprocess.run(["make", *MAKE, "counsellor"], cwd=ROOT, env=clean_env(var_dir), capture_output=True,
                            text=True, timeout=60)
     assert usage.returncode != 0 and "make counsellor NAME=" in usage.stderr
     changed = make_counsellor(clean_env(var_dir), "amina", "another long password", "ACTION=set-password")
