@@ -204,7 +204,8 @@ def test_make_counsellor_uses_a_real_configurations_store(tmp_path):
     name = f"salama_{secrets.token_hex(6)}"
     admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        # template0 takes no connections: never "template1 is being accessed by other users"
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
     url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
     try:
         env = clean_env(var_dir, TWILIO_AUTH_TOKEN="a-real-looking-token-0123456789", DATABASE_URL=url,
