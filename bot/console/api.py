@@ -53,7 +53,6 @@ async def log_in(request: web.Request) -> web.Response:
                        f"Too many login attempts: try again in {result.retry_after} s.",
                        retry_after=result.retry_after)
     if not result:
-        await store.run(store.audit, "login_failed", username, None)
         raise ApiError(401, "bad_credentials", "Wrong name or password.")
     token, session = await store.run(accounts.create_session, store, username)
     await store.run(store.audit, "login", username, None)

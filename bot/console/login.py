@@ -258,6 +258,8 @@ async def _authenticate(app: web.Application, name: str, password: str, address:
     stored = await store.run(accounts.password_hash, store, name)
     if not await gate.hasher.run(accounts.check_password, password, stored):
         await gate.limiter.failed(name, address)
+        # An unknown "name" is often a password typed in the wrong box: not kept.
+        await store.run(store.audit, "login_failed", name if stored is not None else None, None)
         return False
     await gate.limiter.succeeded(name, address)
     if stored and accounts.needs_rehash(stored):
