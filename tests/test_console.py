@@ -92,7 +92,7 @@ async def console(gateway_factory: Any, *names: str, **overrides: Any) -> tuple[
     store = app[STORE]
     people = []
     for name in names:
-        await store.run(cli.run, store, "add-counsellor", name, io.StringIO(PASSWORD + "\n"))
+        await store.aio.call(cli.run, store, "add-counsellor", name, io.StringIO(PASSWORD + "\n"))
         person = Counsellor(client, name)
         assert (await person.login()).status == 200
         people.append(person)
@@ -106,7 +106,7 @@ async def waiting(client: Any, settings: Any, app: Any, address: str = HER, text
     await phone.send(text)
     conv_id = app[GATEWAY].vault.pseudonym(address)
     store = app[STORE]
-    await store.run(store.update_conversation, conv_id, status="waiting", priority=priority,
+    await store.aio.update_conversation(conv_id, status="waiting", priority=priority,
                     waiting_since=time.time(), timeout_notified=False, counsellor=None)
     return phone, conv_id
 
@@ -417,7 +417,7 @@ async def test_the_hashing_thread_is_not_a_store_thread_and_runs_at_the_lowest_c
 
     name, nice = await app[login.GATE].hasher.run(where)
     assert name.startswith("login") and nice == 19
-    store_name, store_nice = await app[STORE].run(where)
+    store_name, store_nice = await app[STORE].aio.call(where)
     assert store_name.startswith("store") and store_nice == os.getpriority(os.PRIO_PROCESS, 0)
 
 
@@ -641,7 +641,7 @@ async def test_whatsapp_window_closed_after_24_hours_refuses_free_text_and_names
     store = app[STORE]
     for cid in (conv_id, sms_id):
         await amina.act(cid, "claim")
-        await store.run(store.update_conversation, cid, last_inbound_at=time.time() - 25 * 3600)
+        await store.aio.update_conversation(cid, last_inbound_at=time.time() - 25 * 3600)
     detail = await amina.conversation(conv_id)
     assert detail["reply_window"]["applies"] and not detail["reply_window"]["open"]
     assert detail["template_sid"] == "HX0123456789abcdef"
@@ -670,7 +670,7 @@ async def test_without_a_template_the_refusal_says_so(gateway_factory):
     _, conv_id = await waiting(client, settings, app)
     await amina.act(conv_id, "claim")
     store = app[STORE]
-    await store.run(store.update_conversation, conv_id, last_inbound_at=time.time() - 25 * 3600)
+    await store.aio.update_conversation(conv_id, last_inbound_at=time.time() - 25 * 3600)
     body = await (await amina.act(conv_id, "messages", {"text": "bonjour"})).json()
     assert body["template_sid"] is None
 

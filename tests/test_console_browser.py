@@ -74,7 +74,7 @@ async def test_a_counsellor_helps_her_from_the_console(served: Any, twilio: Any,
     other = Phone(client, settings, "+212600000456")
     await other.send("salam")
     await other.send("bghit nhdar m3a chi mostachara")
-    await store.run(cli.run, store, "add-counsellor", "amina", io.StringIO(PASSWORD + "\n"))
+    await store.aio.call(cli.run, store, "add-counsellor", "amina", io.StringIO(PASSWORD + "\n"))
 
     # A counsellor logs in on a desktop screen and sees her in the queue, by pseudonym.
     context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-FR")

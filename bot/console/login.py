@@ -255,14 +255,14 @@ async def _authenticate(app: web.Application, name: str, password: str, address:
     wait = await gate.limiter.admit(name, address)
     if wait:
         return Refused(math.ceil(wait))
-    stored = await store.run(accounts.password_hash, store, name)
+    stored = await store.aio.call(accounts.password_hash, store, name)
     if not await gate.hasher.run(accounts.check_password, password, stored):
         await gate.limiter.failed(name, address)
         # An unknown "name" is often a password typed in the wrong box: not kept.
-        await store.run(store.audit, "login_failed", name if stored is not None else None, None)
+        await store.aio.audit("login_failed", name if stored is not None else None, None)
         return False
     await gate.limiter.succeeded(name, address)
     if stored and accounts.needs_rehash(stored):
         new = await gate.hasher.run(accounts.hash_password, password)
-        await store.run(accounts.replace_hash, store, name, stored, new)
+        await store.aio.call(accounts.replace_hash, store, name, stored, new)
     return True
