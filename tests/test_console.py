@@ -358,6 +358,17 @@ async def test_several_gateways_share_the_limits_through_redis(gateway_factory, 
     assert (await Counsellor(other, "guess").login("x", address)).status == 401
 
 
+async def test_with_redis_unreachable_login_fails_closed_with_a_clear_answer(gateway_factory, caplog):
+    from tests.conftest import free_port
+
+    client, _, app = await gateway_factory(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+    await app[STORE].aio.call(cli.run, app[STORE], "add-counsellor", "amina", io.StringIO(PASSWORD + "\n"))
+    resp = await Counsellor(client, "amina").login(PASSWORD, "198.51.100.90")
+    assert resp.status == 503, "no password is checked without its limits"
+    assert (await resp.json())["code"] == "unavailable"
+    assert "login limits unavailable (ConnectionError)" in caplog.text
+
+
 async def test_memory_and_redis_counters_behave_alike():
     import redis.asyncio
 

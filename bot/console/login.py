@@ -93,25 +93,40 @@ return n
 """
 
 
+class LimitsUnavailable(RuntimeError):
+    """The shared counters cannot be reached: no password is checked without its limits."""
+
+
 class RedisCounters:
     """The same counters in Redis (REDIS_URL), shared by every gateway."""
 
     def __init__(self, url: str) -> None:
         import redis.asyncio
+        import redis.exceptions
 
-        self._redis = redis.asyncio.from_url(url)
+        self._redis = redis.asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._hit = self._redis.register_script(_HIT)
+        self._errors = (redis.exceptions.RedisError, OSError)
+
+    @contextlib.asynccontextmanager
+    async def _reached(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except self._errors as exc:
+            raise LimitsUnavailable(type(exc).__name__) from None
 
     async def hit(self, key: str, ttl_s: float, sliding: bool) -> int:
-        return int(await self._hit(keys=[key], args=[int(ttl_s * 1000), int(sliding)]))
+        async with self._reached():
+            return int(await self._hit(keys=[key], args=[int(ttl_s * 1000), int(sliding)]))
 
     async def peek(self, key: str) -> tuple[int, float]:
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._reached(), self._redis.pipeline(transaction=True) as pipe:
             count, ttl_ms = await pipe.get(key).pttl(key).execute()
         return (int(count), ttl_ms / 1000) if count is not None and ttl_ms > 0 else (0, 0.0)
 
     async def forget(self, key: str) -> None:
-        await self._redis.delete(key)
+        async with self._reached():
+            await self._redis.delete(key)
 
     async def close(self) -> None:
         await self._redis.close()
