@@ -87,10 +87,12 @@ class Inbound:
 
 def _coordinate(value: Optional[str], bound: float) -> Optional[float]:
     """A finite number within [-bound, bound], or None (999, NaN, inf and text are not places)."""
+    if not value:
+        return None
     try:
-        number = float(value) if value not in (None, "") else None
+        number = float(value)
     except ValueError:
         return None
-    if number is None or not math.isfinite(number) or abs(number) > bound:
+    if not math.isfinite(number) or abs(number) > bound:
         return None
     return number

@@ -3,8 +3,12 @@ channel or reason, never a number or a text. Families are created on first use, 
 the label names of that first use; a later call with other label names is a bug and raises."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401 (re-exported for the route)
+from typing import Any, TypeVar
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["BUCKETS", "CONTENT_TYPE_LATEST", "HELP", "Metrics"]
+F = TypeVar("F", Counter, Histogram, Gauge)
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 8.0, 15.0)
 # What each family counts: its HELP line on /metrics.
@@ -30,14 +34,16 @@ HELP = {
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self._families: dict[str, Counter | Histogram | Gauge] = {}
+        self._families: dict[str, Any] = {}
 
-    def _family(self, kind: type, name: str, labels: tuple[str, ...]) -> Counter | Histogram | Gauge:
+    def _family(self, kind: type[F], name: str, labels: tuple[str, ...]) -> F:
         family = self._families.get(name)
         if family is None:
-            extra = {"buckets": BUCKETS} if kind is Histogram else {}
+            extra: dict[str, Any] = {"buckets": BUCKETS} if kind is Histogram else {}
             family = kind(name, HELP.get(name, name), labelnames=labels, registry=self.registry, **extra)
             self._families[name] = family
+        if not isinstance(family, kind):
+            raise TypeError(f"{name} is a {type(family).__name__}, not a {kind.__name__}")
         return family
 
     def inc(self, name: str, amount: float = 1, **labels: str) -> None:

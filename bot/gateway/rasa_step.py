@@ -79,7 +79,7 @@ class RasaStep:
         died before sending it), oldest first. Returns their answers and whether Rasa took
         them all. Call with the conversation's lock held. `skip_sid`: the message this turn
         is answering itself (its own owed mark)."""
-        p, answers = self.p, []
+        p, answers = self.p, list[str]()
         if rows is None:
             rows = await p.store.aio.pending_for(conv_id)
         for row in rows:
