@@ -126,8 +126,8 @@ async def bench(base: str, token: str, args: argparse.Namespace) -> None:
         statuses: dict[int, list[float]] = {}
         for status, took in logins:
             statuses.setdefault(status, []).append(took)
-        for status, took in sorted(statuses.items()):
-            print(f"  login answers {status}: {summary(took)}")
+        for status, times in sorted(statuses.items()):
+            print(f"  login answers {status}: {summary(times)}")
         await asyncio.sleep(3)
         kinds: dict[str, list[tuple[int, float]]] = {
             "unknown name": [], "wrong password": [],

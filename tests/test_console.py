@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import aiohttp
 import pytest
