@@ -46,13 +46,17 @@ async def log_in(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_request", 'Send {"username": ..., "password": ...}.')
     username = username[:64]
     store = request.app[STORE]
-    result = await login.authenticate(request.app, username, password, login.client_address(request))
+    try:
+        result = await login.authenticate(request.app, username, password, login.client_address(request))
+    except login.LimitsUnavailable as exc:
+        log.warning("console login refused: login limits unavailable (%s)", exc)
+        raise ApiError(503, "unavailable", "Login is unavailable for a moment: try again soon.",
+                       retry_after=login.BUSY_RETRY_S) from None
     if isinstance(result, login.Refused):
         raise ApiError(429, "too_many_attempts",
                        f"Too many login attempts: try again in {result.retry_after} s.",
                        retry_after=result.retry_after)
     if not result:
-        await store.aio.audit("login_failed", username, None)
         raise ApiError(401, "bad_credentials", "Wrong name or password.")
     token, session = await store.aio.call(accounts.create_session, store, username)
     await store.aio.audit("login", username, None)
