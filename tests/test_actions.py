@@ -22,7 +22,7 @@ from actions.actions import (
     directory,
     gazetteer,
 )
-from actions.directory.answer import choose
+from core.directory.answer import choose
 from bot.settings import ROOT
 from core.contract import Forget, Handoff, Priority, instruction
 from tests.actions_helpers import EXERCISED, Say, conversation, exercises, run_action
