@@ -183,7 +183,7 @@ async def test_tracker_store_on_postgresql_keeps_no_text_in_clear_and_reads_back
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     name = f"salama_privacy_{secrets.token_hex(4)}"  # a database of its own, dropped after
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
     try:
         vault = Vault(secrets.token_urlsafe(24))
         store = EncryptedSQLTrackerStore(domain, dialect="postgresql", host="127.0.0.1", port=5432,
