@@ -25,7 +25,7 @@ MOROCCO = timezone(timedelta(hours=1))  # Morocco keeps UTC+1 outside Ramadan
 
 
 class Handoffs:
-    def __init__(self, parts: "Parts") -> None:
+    def __init__(self, parts: Parts) -> None:
         self.p = parts
 
     async def start(self, conv_id: str, handoff: Handoff) -> None:

@@ -69,7 +69,7 @@ class Inbound:
         return "whatsapp" if self.address.startswith("whatsapp:") else "sms"
 
     @classmethod
-    def from_form(cls, form: MultiDictProxy[str] | dict, max_body_chars: int = 1600) -> "Inbound":
+    def from_form(cls, form: MultiDictProxy[str] | dict, max_body_chars: int = 1600) -> Inbound:
         lat, lng = _coordinate(form.get("Latitude"), 90), _coordinate(form.get("Longitude"), 180)
         if lat is None or lng is None:
             lat = lng = None  # half a location is no location

@@ -22,11 +22,11 @@ class Priority(IntEnum):
         return self.name.lower()
 
     @classmethod
-    def from_label(cls, label: Optional[str]) -> "Priority":
+    def from_label(cls, label: Optional[str]) -> Priority:
         return cls.__members__.get((label or "other").upper(), cls.OTHER)
 
     @classmethod
-    def from_intents(cls, intents: Iterable[Optional[str]]) -> "Priority":
+    def from_intents(cls, intents: Iterable[Optional[str]]) -> Priority:
         """The priority of a conversation whose messages had these intents."""
         said = set(intents)
         if "emergency" in said:

@@ -38,19 +38,19 @@ class Gateway:
 
     # What the console, the periodic jobs and the tests use.
     @property
-    def texts(self):  # noqa: ANN201 (bot.texts.Texts)
+    def texts(self):
         return self.p.texts
 
     @property
-    def vault(self):  # noqa: ANN201 (bot.crypto.Vault)
+    def vault(self):
         return self.p.vault
 
     @property
-    def rasa(self):  # noqa: ANN201 (bot.rasa_client.RasaClient)
+    def rasa(self):
         return self.p.rasa
 
     @property
-    def locks(self):  # noqa: ANN201 (bot.locks)
+    def locks(self):
         return self.p.locks
 
     def on_change(self, listener: Callable[[str], Awaitable[None]]) -> None:

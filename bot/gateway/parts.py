@@ -64,9 +64,9 @@ class Turn:
     late: bool = False
     duplicate: bool = False
     writes: Writes = field(default_factory=Writes)
-    reply: "asyncio.Future[list[str]]" = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    reply: asyncio.Future[list[str]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     sent: asyncio.Event = field(default_factory=asyncio.Event)  # the answer has left
     # What went to Rasa (text, metadata), once known; and, once she got the static answer,
     # the task persisting the fact that a real answer is owed (its pending row's id).
     to_rasa: Optional[tuple[str, dict]] = None
-    owed: Optional["asyncio.Task[Optional[int]]"] = None
+    owed: Optional[asyncio.Task[Optional[int]]] = None

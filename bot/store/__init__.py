@@ -29,8 +29,18 @@ from bot.store.audit_store import AuditStore
 from bot.store.conversation_store import Conversation, ConversationStore, TurnStart
 from bot.store.engine import STORE_THREADS, make_engine, sqlite_engine
 from bot.store.outbox_store import OutboxStore
-from bot.store.schema import (audit, conversations, counsellors, inbound, metadata, notes,
-                              outbox, pending, sessions, transcript)
+from bot.store.schema import (
+    audit,
+    conversations,
+    counsellors,
+    inbound,
+    metadata,
+    notes,
+    outbox,
+    pending,
+    sessions,
+    transcript,
+)
 from bot.store.transcript_store import TranscriptStore
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations"

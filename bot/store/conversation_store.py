@@ -34,7 +34,7 @@ class Conversation:
     updated_at: float
 
     @classmethod
-    def from_row(cls, row: Any) -> "Conversation":
+    def from_row(cls, row: Any) -> Conversation:
         data = dict(row._mapping)
         data["options"] = json.loads(data["options"]) if data["options"] else []
         data["address_enc"] = bytes(data["address_enc"])

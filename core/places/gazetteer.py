@@ -75,7 +75,7 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, data_dir: Path = DATA_DIR) -> "Gazetteer":
+    def load(cls, data_dir: Path = DATA_DIR) -> Gazetteer:
         data_dir = Path(data_dir)
         regions = _read_csv(data_dir / "regions.csv")
         provinces = _read_csv(data_dir / "provinces.csv")
