@@ -12,8 +12,9 @@ from aiohttp import web
 
 from actions.safety_net import SafetyNet
 from bot import console, handoff, malloc, webhook
-from bot.appkeys import GATEWAY, HTTP, METRICS, OUTBOX, RASA, SETTINGS, STORE, VAULT
+from bot.appkeys import GATEWAY, HTTP, LOCKS, METRICS, OUTBOX, RASA, SETTINGS, STORE, VAULT
 from bot.gateway import Gateway
+from bot.gateway.parts import Parts
 from bot.locks import ConversationLocks, RedisConversationLocks
 from bot.logsafe import configure_logging
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -34,8 +35,8 @@ async def healthz(request: web.Request) -> web.Response:
     checks = {"rasa": await app[RASA].health(), "actions": await _actions_health(app)}
     store = app[STORE]
     try:
-        await store.run(store.ping)
-        backlog = await store.run(store.outbox_backlog)
+        await store.aio.ping()
+        backlog = await store.aio.outbox_backlog()
         checks["store"] = None
     except Exception as exc:
         checks["store"], backlog = type(exc).__name__, None
@@ -62,42 +63,62 @@ async def metrics(request: web.Request) -> web.Response:
     store = request.app[STORE]
     gauges = {}
     with contextlib.suppress(Exception):
-        gauges["salama_outbox_backlog"] = await store.run(store.outbox_backlog)
-        gauges["salama_queue_waiting"] = len(await store.run(store.list_conversations, ("waiting",)))
-        gauges["salama_queue_active"] = len(await store.run(store.list_conversations, ("active",)))
+        gauges["salama_outbox_backlog"] = await store.aio.outbox_backlog()
+        gauges["salama_queue_waiting"] = len(await store.aio.list_conversations(("waiting",)))
+        gauges["salama_queue_active"] = len(await store.aio.list_conversations(("active",)))
     # Prometheus' text format (the content type carries its version).
     return web.Response(text=request.app[METRICS].render(gauges),
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def _resources(app: web.Application) -> AsyncIterator[None]:
-    """Owns the HTTP session, the store, the outbox sender and the periodic jobs."""
+# One cleanup context per resource, opened in this order and closed in the reverse.
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    """First: a store whose schema is behind stops the start with its message."""
+    app[STORE] = Store(app[SETTINGS].store_url)
+    app[VAULT] = app[SETTINGS].vault()
+    yield
+    app[STORE].close()
+
+
+async def _http(app: web.Application) -> AsyncIterator[None]:
+    """One HTTP session for Rasa, the action server's health and Twilio's API."""
+    app[HTTP] = aiohttp.ClientSession()
+    yield
+    await app[HTTP].close()
+
+
+async def _locks(app: web.Application) -> AsyncIterator[None]:
+    """Several gateways share the order of a conversation through Redis; one needs no server."""
     settings = app[SETTINGS]
-    store = Store(settings.store_url)  # first: it refuses to start on a schema that is behind
-    session = aiohttp.ClientSession()
-    vault = settings.vault()
-    metrics = app[METRICS]
-    rasa = RasaClient(session, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
+    locks = RedisConversationLocks(settings.redis_url) if settings.redis_url else ConversationLocks()
+    app[LOCKS] = locks
+    yield
+    if isinstance(locks, RedisConversationLocks):
+        await locks.close()
+
+
+async def _gateway(app: web.Application) -> AsyncIterator[None]:
+    """The gateway and its outbox sender; at shutdown, the turns still running finish."""
+    settings, session, store, vault = app[SETTINGS], app[HTTP], app[STORE], app[VAULT]
+    app[RASA] = RasaClient(session, settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
     api = TwilioApi(session, settings.twilio_api_base_url, settings.twilio_account_sid,
                     settings.twilio_auth_token,
                     status_callback=settings.public_base_url.rstrip("/") + "/twilio/status")
-    outbox = OutboxSender(store, vault, api, settings, metrics)
-    # Several gateways share the order of a conversation through Redis; one needs no server.
-    locks = RedisConversationLocks(settings.redis_url) if settings.redis_url else ConversationLocks()
-    gateway = Gateway(settings, store, vault, rasa, Texts.load(), SafetyNet.load(), metrics,
-                      locks, outbox.kick, api)
-    app[HTTP], app[STORE], app[VAULT], app[RASA], app[OUTBOX], app[GATEWAY] = (
-        session, store, vault, rasa, outbox, gateway)
-    tasks = [asyncio.create_task(outbox.run()), asyncio.create_task(_periodic(app))]
+    app[OUTBOX] = outbox = OutboxSender(store, vault, api, settings, app[METRICS])
+    parts = Parts(settings=settings, store=store, vault=vault, rasa=app[RASA], texts=Texts.load(),
+                  metrics=app[METRICS], locks=app[LOCKS], kick_outbox=outbox.kick, twilio=api)
+    app[GATEWAY] = gateway = Gateway(parts, SafetyNet.load())
+    yield
+    await gateway.drain()
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    """The outbox sender's loop and the periodic jobs."""
+    tasks = [asyncio.create_task(app[OUTBOX].run()), asyncio.create_task(_periodic(app))]
     yield
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await gateway.drain()
-    if isinstance(locks, RedisConversationLocks):
-        await locks.close()
-    await session.close()
-    store.close()
 
 
 async def _periodic(app: web.Application) -> None:
@@ -121,7 +142,7 @@ async def _periodic(app: web.Application) -> None:
 
 async def purge(store: Store, settings: Settings) -> dict[str, int]:
     cutoff = time.time() - settings.retention_days * 86400
-    counts = await store.run(store.purge_older_than, cutoff)
+    counts = await store.aio.purge_older_than(cutoff)
     log.info("retention purge removed %s", counts)
     return counts
 
@@ -135,7 +156,7 @@ def init_app(settings: Settings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(webhook.routes)
     console.setup(app)
-    app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.extend([_store, _http, _locks, _gateway, _background])
     return app
 
 

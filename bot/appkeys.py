@@ -1,25 +1,29 @@
-"""Typed keys for what the gateway app shares between handlers."""
+"""Typed keys for what the gateway app shares between handlers (typed by their annotations:
+a few of these classes import this module, so the values are built without them)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import aiohttp
 from aiohttp import web
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from bot.crypto import Vault
     from bot.gateway import Gateway
+    from bot.locks import ConversationLocks, RedisConversationLocks
     from bot.metrics import Metrics
     from bot.outbox import OutboxSender
     from bot.rasa_client import RasaClient
     from bot.settings import Settings
     from bot.store import Store
 
-SETTINGS = web.AppKey("settings", "Settings")
-STORE = web.AppKey("store", "Store")
-VAULT = web.AppKey("vault", "Vault")
-METRICS = web.AppKey("metrics", "Metrics")
-GATEWAY = web.AppKey("gateway", "Gateway")
-RASA = web.AppKey("rasa", "RasaClient")
-OUTBOX = web.AppKey("outbox", "OutboxSender")
-HTTP = web.AppKey("http", aiohttp.ClientSession)
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+STORE: web.AppKey[Store] = web.AppKey("store")
+VAULT: web.AppKey[Vault] = web.AppKey("vault")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway")
+RASA: web.AppKey[RasaClient] = web.AppKey("rasa")
+OUTBOX: web.AppKey[OutboxSender] = web.AppKey("outbox")
+HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("http")
+LOCKS: web.AppKey[ConversationLocks | RedisConversationLocks] = web.AppKey("locks")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import Iterable, Optional
+from typing import Iterable, Optional, overload
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -36,10 +36,20 @@ class Vault:
         digest = hmac.new(self._pseudo_key, address.encode(), hashlib.sha256).hexdigest()
         return "u" + digest[:24]
 
+    @overload
+    def encrypt(self, text: str) -> bytes: ...
+    @overload
+    def encrypt(self, text: None) -> None: ...
+
     def encrypt(self, text: Optional[str]) -> Optional[bytes]:
         if text is None:
             return None
         return self._fernet.encrypt(text.encode())
+
+    @overload
+    def decrypt(self, token: bytes) -> str: ...
+    @overload
+    def decrypt(self, token: None) -> None: ...
 
     def decrypt(self, token: Optional[bytes]) -> Optional[str]:
         if token is None:

@@ -36,7 +36,7 @@ async def create_message(request: web.Request) -> web.Response:
             "Retry-After": str(failure["retry_after"])}
         return web.json_response({"code": status, "message": "injected failure"}, status=status,
                                  headers=headers)
-    form = await request.post()
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     if not form.get("To") or not (form.get("Body") or form.get("ContentSid")):
         return web.json_response({"code": 21604, "message": "To and Body (or ContentSid) are required"},
                                  status=400)
@@ -46,9 +46,9 @@ async def create_message(request: web.Request) -> web.Response:
               "at": time.time()}
     app[MESSAGES].append(record)
     if app[CONFIG].get("echo"):
-        print(f"\n[phone …{form['To'][-2:]}] {form.get('Body') or 'template ' + form['ContentSid']}\n",
-              flush=True)
-    callback = form.get("StatusCallback")
+        to, shown = str(form["To"]), form.get("Body") or f"template {form['ContentSid']}"
+        print(f"\n[phone …{to[-2:]}] {shown}\n", flush=True)
+    callback = str(form.get("StatusCallback") or "")
     if callback and app[CONFIG].get("auth_token"):
         asyncio.get_running_loop().create_task(_status_callback(app, callback, sid))
     return web.json_response({"sid": sid, "status": "queued", "to": form["To"], "body": record["body"]},
@@ -68,7 +68,7 @@ async def _status_callback(app: web.Application, url: str, sid: str) -> None:
 
 async def update_message(request: web.Request) -> web.Response:
     """Twilio's message update: `Body=""` redacts the body of a message."""
-    form = await request.post()
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     sid = request.match_info["sid"]
     if form.get("Body") == "":
         request.app[REDACTED].append(sid)

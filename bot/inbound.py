@@ -69,7 +69,7 @@ class Inbound:
         return "whatsapp" if self.address.startswith("whatsapp:") else "sms"
 
     @classmethod
-    def from_form(cls, form: MultiDictProxy[str] | dict, max_body_chars: int = 1600) -> "Inbound":
+    def from_form(cls, form: MultiDictProxy[str] | dict, max_body_chars: int = 1600) -> Inbound:
         lat, lng = _coordinate(form.get("Latitude"), 90), _coordinate(form.get("Longitude"), 180)
         if lat is None or lng is None:
             lat = lng = None  # half a location is no location
@@ -87,10 +87,12 @@ class Inbound:
 
 def _coordinate(value: Optional[str], bound: float) -> Optional[float]:
     """A finite number within [-bound, bound], or None (999, NaN, inf and text are not places)."""
+    if not value:
+        return None
     try:
-        number = float(value) if value not in (None, "") else None
+        number = float(value)
     except ValueError:
         return None
-    if number is None or not math.isfinite(number) or abs(number) > bound:
+    if not math.isfinite(number) or abs(number) > bound:
         return None
     return number

@@ -8,8 +8,11 @@ end in `_total`, durations are histograms in `_seconds`. Using an undeclared nam
 label names than declared, is a bug and raises."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401 (re-exported for the route)
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["BUCKETS", "CONTENT_TYPE_LATEST", "FAMILIES", "Metrics", "WAIT_BUCKETS"]
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 8.0, 15.0)
 # A woman waits minutes, not milliseconds, for a counsellor: 30 s to 2 hours.
@@ -41,7 +44,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._families: dict[str, Counter | Histogram | Gauge] = {}
         for name, (kind, help_text, labels) in FAMILIES.items():
-            extra = {}
+            extra: dict[str, Any] = {}
             if kind is Histogram:
                 extra["buckets"] = WAIT_BUCKETS if name == "salama_handoff_wait_seconds" else BUCKETS
             self._families[name] = kind(name, help_text, labelnames=labels, registry=self.registry, **extra)

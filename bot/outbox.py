@@ -55,7 +55,7 @@ class OutboxSender:
                     pass
 
     async def drain_once(self) -> int:
-        rows = await self._store.run(self._store.lease_due, 20, LEASE_S)
+        rows = await self._store.aio.lease_due(20, LEASE_S)
         by_conversation: dict[str, list[dict]] = {}
         for row in rows:
             by_conversation.setdefault(row["conversation_id"], []).append(row)
@@ -67,17 +67,17 @@ class OutboxSender:
         for i, row in enumerate(rows):
             # Renew this row's lease just before sending: a batch of one conversation can take
             # longer than a lease, and a sender that lost its lease must not send the row.
-            lease = await self._store.run(self._store.renew_lease, row["id"], row["lease_until"], LEASE_S)
+            lease = await self._store.aio.renew_lease(row["id"], row["lease_until"], LEASE_S)
             if lease is None or not await self._send(dict(row, lease_until=lease)):
-                await self._store.run(self._store.release, [(r["id"], r["lease_until"]) for r in rows[i + 1:]])
+                await self._store.aio.release([(r["id"], r["lease_until"]) for r in rows[i + 1:]])
                 return
 
     async def _send(self, row: dict) -> bool:
         """Send one message; False when it must wait for a retry."""
         store = self._store
-        conv = await store.run(store.get_conversation, row["conversation_id"])
+        conv = await store.aio.get_conversation(row["conversation_id"])
         if conv is None or conv.opted_out or conv.quiet:
-            await store.run(store.mark_dropped, row["id"], row["lease_until"])
+            await store.aio.mark_dropped(row["id"], row["lease_until"])
             return True
         to = self._vault.decrypt(conv.address_enc)
         sender = self._settings.twilio_whatsapp_from if conv.channel == "whatsapp" else self._settings.twilio_sms_from
@@ -88,18 +88,18 @@ class OutboxSender:
             attempts = row["attempts"] + 1
             delay = exc.retry_after if exc.retry_after is not None else backoff_s(attempts)
             give_up = attempts >= MAX_ATTEMPTS
-            await store.run(store.mark_retry, row["id"], row["lease_until"], time.time() + delay, give_up)
+            await store.aio.mark_retry(row["id"], row["lease_until"], time.time() + delay, give_up)
             self._metrics.inc("salama_outbound_retries_total", channel=conv.channel)
             log.warning("send retry outbox_id=%s attempt=%s reason=%s", row["id"], attempts, exc)
             if not give_up:
                 asyncio.get_running_loop().call_later(delay, self._wake.set)
             return give_up
         except TwilioRejected as exc:
-            await store.run(store.mark_retry, row["id"], row["lease_until"], time.time(), True)
+            await store.aio.mark_retry(row["id"], row["lease_until"], time.time(), True)
             self._metrics.inc("salama_failures_total", component="twilio")
             log.warning("send rejected outbox_id=%s reason=%s", row["id"], exc)
             return True
-        if not await store.run(store.mark_sent, row["id"], row["lease_until"], sid):
+        if not await store.aio.mark_sent(row["id"], row["lease_until"], sid):
             # Another sender took the row after our lease ran out: it may send it again.
             log.warning("sent after losing the lease outbox_id=%s", row["id"])
             self._metrics.inc("salama_failures_total", component="outbox_lease")

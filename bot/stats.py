@@ -2,7 +2,7 @@
 
 Counting costs her nothing: `count` adds to a dict in memory; `flush` (every few seconds,
 from the console's background task, and at shutdown) adds the batch to the store's
-`gw_daily_counts` (bot.stats_store). A gateway that dies loses at most its last few seconds
+`gw_daily_counts` (bot.store.stats_store). A gateway that dies loses at most its last few seconds
 of counts, never a message. Keys are closed lists or short labels, never her words.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from bot import stats_store
+from bot.store import stats_store
 
 MOROCCO = ZoneInfo("Africa/Casablanca")  # UTC+1, UTC+0 during Ramadan
 # kind: what its key is ("" when it has none).
@@ -30,6 +30,7 @@ KINDS = {
     "topics": "family of her message's intent (data/stats/topics.yml; action server)",
     "emergencies": "variety",
     "handoffs_asked": "priority",
+    "handoff_reasons": "asked (she asked) or offered (she accepted the bot's offer)",
     "handoff_wait": "bucket (WAIT_BUCKETS)",
     "handoffs_unclaimed": "",
     "handoffs_after_hours": "",

@@ -10,8 +10,8 @@ from bot.settings import ROOT
 
 TEXTS_PATH = ROOT / "data" / "texts" / "gateway.yml"
 REQUIRED = (
-    "static_fallback", "first_contact", "media_only", "help", "opted_out", "opted_in",
-    "handoff_waiting", "handoff_timeout", "handoff_outside_hours", "keep_waiting",
+    "static_fallback", "first_contact", "media_only", "empty_body", "help", "opted_out",
+    "opted_in", "handoff_waiting", "handoff_timeout", "handoff_outside_hours", "keep_waiting",
     "bot_resumed", "quick_exit", "neutral_preview", "rate_limited", "menu_option_zero",
     "erase_confirm", "erase_done", "erase_kept",
 )

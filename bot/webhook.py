@@ -90,6 +90,6 @@ async def status_callback(request: web.Request) -> web.Response:
     sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
     if sid and status:
         store = request.app[STORE]
-        await store.run(store.record_delivery, sid, status)
+        await store.aio.record_delivery(sid, status)
         request.app[METRICS].inc("salama_delivery_status_total", status=status)
     return web.Response(status=204)

@@ -4,10 +4,12 @@ each kind of failed login.
     .venv/bin/python scripts/bench_login.py                    # this tree
     .venv/bin/python scripts/bench_login.py --tree /tmp/before # another checkout (before/after)
     .venv/bin/python scripts/bench_login.py --addresses 80     # the storm from 80 addresses
+    .venv/bin/python scripts/bench_login.py --rasa --rate 10   # with Rasa and the action server
 
 Starts the gateway of --tree (`python -m bot.app`, local mode, SQLite in a temporary var dir,
 Rasa down so that every webhook gets the static reply without waiting for a model), creates a
-counsellor with that tree's `python -m bot.console add-counsellor`, then:
+counsellor with that tree's `python -m bot.console add-counsellor`; with --rasa, the gateway
+talks to this tree's Rasa server (models/salama.tar.gz) and action server instead; then:
 1. her webhook alone: signed webhooks at --rate a second (one new sender each) for 5 s;
 2. the same, with --logins failed logins (a guessed name each, as when names are enumerated)
    sent in the first 2 s, from --addresses addresses (X-Forwarded-For; a tree that ignores it
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import socket
@@ -31,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 from urllib.error import URLError
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import aiohttp
 
@@ -40,7 +43,10 @@ sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from bot.run import Child, children, start, stop  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+
+MODEL = ROOT / "models" / "salama.tar.gz"
 
 PASSWORD = "bench password 0123456789"
 
@@ -120,8 +126,8 @@ async def bench(base: str, token: str, args: argparse.Namespace) -> None:
         statuses: dict[int, list[float]] = {}
         for status, took in logins:
             statuses.setdefault(status, []).append(took)
-        for status, took in sorted(statuses.items()):
-            print(f"  login answers {status}: {summary(took)}")
+        for status, times in sorted(statuses.items()):
+            print(f"  login answers {status}: {summary(times)}")
         await asyncio.sleep(3)
         kinds: dict[str, list[tuple[int, float]]] = {
             "unknown name": [], "wrong password": [],
@@ -146,20 +152,30 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=20.0, help="webhooks a second")
     parser.add_argument("--logins", type=int, default=80)
     parser.add_argument("--addresses", type=int, default=1)
+    parser.add_argument("--rasa", action="store_true", help="real Rasa and action server (needs make train)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as var:
         port = free_port()
+        rasa_port, actions_port = free_port(), free_port()  # nothing listens unless --rasa
         env = dict(os.environ, SALAMA_LOCAL_MODE="1", SALAMA_VAR_DIR=var, GATEWAY_PORT=str(port),
                    PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", PYTHONPATH=str(args.tree),
                    SALAMA_SECRET=secrets.token_urlsafe(24), RATE_LIMIT_PER_MINUTE="1000",
-                   RASA_URL=f"http://127.0.0.1:{free_port()}", ACTIONS_URL=f"http://127.0.0.1:{free_port()}",
+                   RASA_URL=f"http://127.0.0.1:{rasa_port}", ACTIONS_URL=f"http://127.0.0.1:{actions_port}",
                    TWILIO_API_BASE_URL=f"http://127.0.0.1:{free_port()}",
                    RASA_TELEMETRY_ENABLED="false", SQLALCHEMY_SILENCE_UBER_WARNING="1")
-        env.pop("DATABASE_URL", None)
-        env.pop("REDIS_URL", None)
-        env.pop("TWILIO_AUTH_TOKEN", None)
+        for name in ("DATABASE_URL", "REDIS_URL", "TWILIO_AUTH_TOKEN"):
+            env.pop(name, None)
+        endpoints = Path(var) / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+            f'tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
+            f'  db: "{Path(var) / "tracker.db"}"\nlock_store:\n  type: in_memory\n')
+        if (args.tree / "bot" / "migrate.py").exists():  # trees with migrations make the schema first
+            subprocess.run([sys.executable, "-m", "bot.migrate", "--endpoints", str(endpoints)], cwd=args.tree,
+                           env=env, check=True, capture_output=True)
         subprocess.run([sys.executable, "-m", "bot.console", "add-counsellor", "bench"], cwd=args.tree, env=env,
                        input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+        kids = rasa_stack(env, Path(var), endpoints, rasa_port, actions_port) if args.rasa else []
         gateway = subprocess.Popen([sys.executable, "-m", "bot.app"], cwd=args.tree, env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -174,7 +190,32 @@ def main() -> int:
         finally:
             gateway.terminate()
             gateway.wait(30)
+            stop(kids)
     return 0
+
+
+def rasa_stack(env: dict[str, str], var: Path, endpoints: Path, rasa_port: int, actions_port: int) -> list[Child]:
+    """This tree's action server and Rasa (the tracker store of `endpoints`, in `var`) on the
+    ports the gateway's RASA_URL and ACTIONS_URL name, once Rasa answers with a model."""
+    if not MODEL.exists():
+        raise SystemExit("--rasa needs the trained model: make train")
+    kids = [k for k in children(Settings.from_env(env), MODEL, str(endpoints), rasa_port=rasa_port,
+                                actions_port=actions_port, log_suffix="-bench") if k.name in ("actions", "rasa")]
+    for kid in kids:
+        kid.env = dict(kid.env, SALAMA_VAR_DIR=str(var), SALAMA_SECRET=env["SALAMA_SECRET"], PYTHONPATH=str(ROOT))
+    start(kids)
+    req = Request(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", method="POST",
+                  data=b'{"sender": "warmup", "message": "salam"}', headers={"Content-Type": "application/json"})
+    for _ in range(300):  # the server answers before its model is loaded: wait for a real answer
+        try:
+            with urlopen(req, timeout=30) as resp:  # noqa: S310 (loopback)
+                if json.loads(resp.read()):
+                    return kids
+        except (URLError, OSError):
+            pass
+        time.sleep(1)
+    stop(kids)
+    raise SystemExit("Rasa did not answer with a model")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 Prints the gazetteer load time, top-1 region accuracy over the cases (the resolved place, or
 the first candidate of an ambiguous answer), town accuracy where a town is expected, false
 positives on the negative messages, every failure, and the median and p99 time per lookup;
-then the coverage report of `python -m actions.directory report` (urban communes with a local
+then the coverage report of `python -m core.directory report` (urban communes with a local
 point within 25 and 50 km, per kind and per region, median distance).
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.directory import Directory  # noqa: E402
-from actions.directory.coverage import coverage, format_report  # noqa: E402
-from actions.places import Gazetteer, Place, Resolution  # noqa: E402
+from core.directory import Directory  # noqa: E402
+from core.directory.coverage import coverage, format_report  # noqa: E402
+from core.places import Gazetteer, Place, Resolution  # noqa: E402
 
 DEFAULT_CASES = ROOT / "tests" / "places" / "messy_places.yml"
 

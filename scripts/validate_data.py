@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.directory import (  # noqa: E402
+from core.directory import (  # noqa: E402
     BASES,
     CONFIDENCES,
     CONTACT_KINDS,
@@ -38,8 +38,8 @@ from actions.directory import (  # noqa: E402
     age_status,
     max_age_years,
 )
-from actions.directory.model import DISCONTINUED as DISCONTINUED_RE  # noqa: E402
-from actions.places import haversine_km, tokenize  # noqa: E402
+from core.directory.model import DISCONTINUED as DISCONTINUED_RE  # noqa: E402
+from core.places import haversine_km, tokenize  # noqa: E402
 
 # Morocco's bounding box, Tanger to Lagouira and the Atlantic to Figuig.
 LAT_RANGE = (20.5, 36.1)
@@ -540,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
 
     all_aliases = set()
     if not report.errors:
-        from actions.places import Gazetteer
+        from core.places import Gazetteer
 
         gaz = Gazetteer.load(places)
         all_aliases = {_key(a) for a in gaz.aliases()}

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import aiohttp
 import pytest
@@ -92,7 +92,7 @@ async def console(gateway_factory: Any, *names: str, **overrides: Any) -> tuple[
     store = app[STORE]
     people = []
     for name in names:
-        await store.run(cli.run, store, "add-counsellor", name, io.StringIO(PASSWORD + "\n"))
+        await store.aio.call(cli.run, store, "add-counsellor", name, io.StringIO(PASSWORD + "\n"))
         person = Counsellor(client, name)
         assert (await person.login()).status == 200
         people.append(person)
@@ -106,7 +106,7 @@ async def waiting(client: Any, settings: Any, app: Any, address: str = HER, text
     await phone.send(text)
     conv_id = app[GATEWAY].vault.pseudonym(address)
     store = app[STORE]
-    await store.run(store.update_conversation, conv_id, status="waiting", priority=priority,
+    await store.aio.update_conversation(conv_id, status="waiting", priority=priority,
                     waiting_since=time.time(), timeout_notified=False, counsellor=None)
     return phone, conv_id
 
@@ -157,9 +157,14 @@ def test_python_m_bot_console_add_counsellor_reads_the_password_from_stdin(var_d
         store.close()
 
 
+# -o: never rebuild .venv from a test (it is shared; a checkout's newer requirements.txt
+# would otherwise make `install` run pip into it).
+MAKE = ("-s", "--no-print-directory", "-o", ".venv/.installed")
+
+
 def make_counsellor(env: dict[str, str], name: str, password: str = PASSWORD,
                     *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-s", "--no-print-directory", "counsellor", f"NAME={name}", *extra],
+    return subprocess.run(["make", *MAKE, "counsellor", f"NAME={name}", *extra],
                           cwd=ROOT, env=env, input=password + "\n", capture_output=True, text=True,
                           timeout=120)
 
@@ -185,7 +190,7 @@ def test_make_counsellor_works_in_local_mode_with_nothing_configured(var_dir):
         assert accounts.check_password(PASSWORD, accounts.password_hash(store, "amina"))
     finally:
         store.close()
-    usage = subprocess.run(["make", "-s", "counsellor"], cwd=ROOT, env=clean_env(var_dir), capture_output=True,
+    usage = subprocess.run(["make", *MAKE, "counsellor"], cwd=ROOT, env=clean_env(var_dir), capture_output=True,
                            text=True, timeout=60)
     assert usage.returncode != 0 and "make counsellor NAME=" in usage.stderr
     changed = make_counsellor(clean_env(var_dir), "amina", "another long password", "ACTION=set-password")
@@ -199,7 +204,8 @@ def test_make_counsellor_uses_a_real_configurations_store(tmp_path):
     name = f"salama_{secrets.token_hex(6)}"
     admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        # template0 takes no connections: never "template1 is being accessed by other users"
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
     url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
     try:
         env = clean_env(var_dir, TWILIO_AUTH_TOKEN="a-real-looking-token-0123456789", DATABASE_URL=url,
@@ -264,8 +270,9 @@ async def test_a_failed_login_answers_the_same_whether_the_name_exists_or_not(ga
     assert [status for status, _ in real] == [401] * login.PAIR_FREE + [429, 429]
     assert real[0][1] == {"error": "Wrong name or password.", "code": "bad_credentials"}
     assert real[-1][1]["code"] == "too_many_attempts" and real[-1][1]["retry_after"] == 1
-    assert ("login_failed", "amina", None) in audit_rows(app)
-    assert ("login_failed", "nobody", None) in audit_rows(app)
+    failures = [r for r in audit_rows(app) if r[0] == "login_failed"]
+    assert failures == [("login_failed", "amina", None)] * login.PAIR_FREE + [("login_failed", None, None)] * 3, \
+        "an unknown name (often a password typed in the wrong box) is not kept"
 
 
 def test_every_failure_costs_one_hash_at_todays_cost_known_name_or_not(monkeypatch):
@@ -352,6 +359,17 @@ async def test_several_gateways_share_the_limits_through_redis(gateway_factory, 
     assert (await Counsellor(other, "guess").login("x", address)).status == 401
 
 
+async def test_with_redis_unreachable_login_fails_closed_with_a_clear_answer(gateway_factory, caplog):
+    from tests.conftest import free_port
+
+    client, _, app = await gateway_factory(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+    await app[STORE].aio.call(cli.run, app[STORE], "add-counsellor", "amina", io.StringIO(PASSWORD + "\n"))
+    resp = await Counsellor(client, "amina").login(PASSWORD, "198.51.100.90")
+    assert resp.status == 503, "no password is checked without its limits"
+    assert (await resp.json())["code"] == "unavailable"
+    assert "login limits unavailable (ConnectionError)" in caplog.text
+
+
 async def test_memory_and_redis_counters_behave_alike():
     import redis.asyncio
 
@@ -403,6 +421,18 @@ async def test_a_login_storm_waits_for_its_own_thread_not_for_hers(gateway_facto
     assert (await Counsellor(client, "amina").login(PASSWORD, "198.51.100.60")).status == 200
 
 
+async def test_the_hashing_thread_is_not_a_store_thread_and_runs_at_the_lowest_cpu_priority(gateway_factory):
+    _, _, app = await gateway_factory()
+
+    def where() -> tuple[str, int]:
+        return threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    name, nice = await app[login.GATE].hasher.run(where)
+    assert name.startswith("login") and nice == 19
+    store_name, store_nice = await app[STORE].aio.call(where)
+    assert store_name.startswith("store") and store_nice == os.getpriority(os.PRIO_PROCESS, 0)
+
+
 async def test_an_old_hash_is_replaced_at_owasps_cost_on_her_next_login(gateway_factory, monkeypatch):
     client, _, app, _ = await console(gateway_factory, "amina")  # made at 2^14, as before
     store = app[STORE]
@@ -443,6 +473,9 @@ def test_the_client_address_is_the_peer_or_what_a_local_proxy_appended():
     assert address("127.0.0.1", "203.0.113.5") == "203.0.113.5"
     assert address("127.0.0.1", "198.51.100.1, 203.0.113.5") == "203.0.113.5", "the proxy's entry, not his"
     assert address("::1", "203.0.113.6") == "203.0.113.6"
+    assert address("2001:db8:1:2::1", None) == address("2001:db8:1:2:ffff::9", None) == "2001:db8:1:2::/64", \
+        "one IPv6 subscriber cannot rotate through the addresses of its /64"
+    assert address("::ffff:192.0.2.1", None) == "192.0.2.1"
 
 
 # -- guard: login, CSRF, Origin ---------------------------------------------------------------
@@ -620,7 +653,7 @@ async def test_whatsapp_window_closed_after_24_hours_refuses_free_text_and_names
     store = app[STORE]
     for cid in (conv_id, sms_id):
         await amina.act(cid, "claim")
-        await store.run(store.update_conversation, cid, last_inbound_at=time.time() - 25 * 3600)
+        await store.aio.update_conversation(cid, last_inbound_at=time.time() - 25 * 3600)
     detail = await amina.conversation(conv_id)
     assert detail["reply_window"]["applies"] and not detail["reply_window"]["open"]
     assert detail["template_sid"] == "HX0123456789abcdef"
@@ -649,7 +682,7 @@ async def test_without_a_template_the_refusal_says_so(gateway_factory):
     _, conv_id = await waiting(client, settings, app)
     await amina.act(conv_id, "claim")
     store = app[STORE]
-    await store.run(store.update_conversation, conv_id, last_inbound_at=time.time() - 25 * 3600)
+    await store.aio.update_conversation(conv_id, last_inbound_at=time.time() - 25 * 3600)
     body = await (await amina.act(conv_id, "messages", {"text": "bonjour"})).json()
     assert body["template_sid"] is None
 

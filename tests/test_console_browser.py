@@ -4,7 +4,6 @@ live, and releases her to the bot, which answers again. Takes screenshots: into 
 folder, or, with SALAMA_SCREENSHOTS=docs/screenshots, the README's."""
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 from pathlib import Path
@@ -16,7 +15,6 @@ from playwright.async_api import Browser, Page, async_playwright
 from bot.app import init_app
 from bot.appkeys import GATEWAY, STORE
 from bot.console import cli
-from bot.settings import ROOT
 from tests.conftest import Phone, free_port, make_settings, sent_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -74,7 +72,7 @@ async def test_a_counsellor_helps_her_from_the_console(served: Any, twilio: Any,
     other = Phone(client, settings, "+212600000456")
     await other.send("salam")
     await other.send("bghit nhdar m3a chi mostachara")
-    await store.run(cli.run, store, "add-counsellor", "amina", io.StringIO(PASSWORD + "\n"))
+    await store.aio.call(cli.run, store, "add-counsellor", "amina", io.StringIO(PASSWORD + "\n"))
 
     # A counsellor logs in on a desktop screen and sees her in the queue, by pseudonym.
     context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-FR")

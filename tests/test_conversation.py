@@ -76,10 +76,13 @@ async def test_whatsapp_location_pin_names_the_town(live):
     assert "8350" in joined
 
 
-async def test_empty_body_gets_the_menu(live):
-    phone, _, _ = live
+async def test_empty_body_gets_the_emergency_line_and_the_way_to_the_menu(live):
+    phone, _, app = live
     await phone.send("bonjour")
     texts = await phone.send("")
+    assert texts == [app[GATEWAY].texts.get("empty_body", "fr")]
+    assert "0" in texts[0] and "8350" in texts[0]
+    texts = await phone.send("0")
     assert "\n1. " in "\n".join(texts)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.directory import (
+from core.directory import (
     CONTACT_KINDS,
     DEFAULT_PATH,
     KINDS,
@@ -21,9 +21,9 @@ from actions.directory import (
     Entry,
     normalize_phone,
 )
-from actions.directory.coverage import coverage
-from actions.directory.model import DISCONTINUED
-from actions.places import Gazetteer
+from core.directory.coverage import coverage
+from core.directory.model import DISCONTINUED
+from core.places import Gazetteer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -131,7 +131,7 @@ def test_coverage_meets_the_targets(directory, gaz):
 
 
 def test_report_command_prints_coverage_per_kind_and_region():
-    out = run("-m", "actions.directory", "report")
+    out = run("-m", "core.directory", "report")
     assert out.returncode == 0, out.stderr
     assert "242 urban communes" in out.stdout
     for label in ("any", "association/space/shelter", "court", "hospital", "named by a source", "Oriental", "median km"):
@@ -147,16 +147,16 @@ def test_nearest_sorts_by_great_circle_distance(directory):
 
 
 def test_cli_nearest_prints_entries_by_distance_and_rejects_an_unknown_kind():
-    out = run("-m", "actions.directory", "nearest", "--lat", "35.57", "--lng", "-5.37", "--kind", "multifunctional_space", "--limit", "2")
+    out = run("-m", "core.directory", "nearest", "--lat", "35.57", "--lng", "-5.37", "--kind", "multifunctional_space", "--limit", "2")
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert rows[0]["id"] == "efm-tanger" and rows[0]["distance_km"] < rows[1]["distance_km"]
-    bad = run("-m", "actions.directory", "nearest", "--lat", "34", "--lng", "-6", "--kind", "spa")
+    bad = run("-m", "core.directory", "nearest", "--lat", "34", "--lng", "-6", "--kind", "spa")
     assert bad.returncode != 0 and "unknown kind" in bad.stderr
 
 
 def test_places_does_not_import_the_directory():
-    code = "import sys, actions.places; print('actions.directory' in sys.modules)"
+    code = "import sys, core.places; print('core.directory' in sys.modules)"
     out = run("-c", code)
     assert out.stdout.strip() == "False", out.stderr
 
@@ -174,7 +174,7 @@ def test_normalize_phone(raw, expected):
 def test_importing_the_researched_list_refuses_each_bad_row_with_its_line(tmp_path):
     target = tmp_path / "services.yml"
     Directory([e for e in Directory.load().entries if e.source_ref is None]).save(target)
-    out = run("-m", "actions.directory", "import", str(RESEARCH_CSV), "--out", str(target), "--checked-on", "2026-12-01")
+    out = run("-m", "core.directory", "import", str(RESEARCH_CSV), "--out", str(target), "--checked-on", "2026-12-01")
     assert out.returncode == 0, out.stderr
     assert "142 added, 0 updated, 0 kept (confirmed by phone), 7 refused, 156 entries" in out.stdout
     refused = {int(line.split(":")[1]): line for line in out.stderr.splitlines()}
@@ -206,7 +206,7 @@ def test_research_rows_refused_or_wrong_are_named_by_line(tmp_path):
         '"Centre Annajda (Union de l\'Action Féminine)",association listening centre,Rabat,,12345,,a source,2020,low,',
     ]
     csv_path = _write(tmp_path / "list.csv", RESEARCH_HEADER, rows)
-    out = run("-m", "actions.directory", "import", str(csv_path), "--out", str(target))
+    out = run("-m", "core.directory", "import", str(csv_path), "--out", str(target))
     assert out.returncode == 1  # rows 6-8 are errors in the file: nothing is imported
     err = out.stderr
     assert f"{csv_path}:3: refused: marked DO NOT USE" in err
@@ -219,7 +219,7 @@ def test_research_rows_refused_or_wrong_are_named_by_line(tmp_path):
     assert target.read_text(encoding="utf-8") == before
     # Without the rows in error, the refused rows are left out and the good one is imported.
     ok = _write(tmp_path / "ok.csv", RESEARCH_HEADER, rows[:4])
-    out = run("-m", "actions.directory", "import", str(ok), "--out", str(target), "--checked-on", "2026-12-01")
+    out = run("-m", "core.directory", "import", str(ok), "--out", str(target), "--checked-on", "2026-12-01")
     assert out.returncode == 0, out.stderr
     assert "0 added, 1 updated, 0 kept (confirmed by phone), 3 refused" in out.stdout
     safi = Directory.load(target).get("annajda-uaf-safi")
@@ -238,7 +238,7 @@ def test_a_partner_csv_is_merged(tmp_path):
             "test-espace-fes,multifunctional_space,Espace (test),فضاء,fes,,lundi-vendredi,test fixture,2026-01-15,sourced,medium,yes",
         ],
     )
-    out = run("-m", "actions.directory", "import", str(csv_path), "--out", str(target))
+    out = run("-m", "core.directory", "import", str(csv_path), "--out", str(target))
     assert out.returncode == 0, out.stderr
     assert "2 added, 0 updated, 0 kept (confirmed by phone), 0 refused, 158 entries" in out.stdout
     merged = Directory.load(target)
@@ -272,7 +272,7 @@ def test_a_partner_csv_with_bad_rows_is_refused_with_their_lines(tmp_path):
             "old-line,national_line,Ancien numéro,رقم,,0 8000 8888,,test fixture,2026-01-15",
         ],
     )
-    out = run("-m", "actions.directory", "import", str(csv_path), "--out", str(target))
+    out = run("-m", "core.directory", "import", str(csv_path), "--out", str(target))
     assert out.returncode == 1
     err = out.stderr
     assert f"{csv_path}:3: phone '12345'" in err
@@ -289,7 +289,7 @@ def test_a_partner_csv_with_bad_rows_is_refused_with_their_lines(tmp_path):
 def test_import_requires_the_documented_columns(tmp_path):
     csv_path = tmp_path / "short.csv"
     csv_path.write_text("id,kind,name_fr\nx,listening_centre,X\n", encoding="utf-8")
-    out = run("-m", "actions.directory", "import", str(csv_path), "--out", str(tmp_path / "s.yml"))
+    out = run("-m", "core.directory", "import", str(csv_path), "--out", str(tmp_path / "s.yml"))
     assert out.returncode == 1
     assert f"{csv_path}:1: missing column(s): name_ar, town, phone, hours, source, checked_on" in out.stderr
 
@@ -297,13 +297,13 @@ def test_import_requires_the_documented_columns(tmp_path):
 # ---------------------------------------------------------------------- a partner confirms by phone
 @needs_shared
 def test_a_phone_confirmation_changes_the_wording_and_survives_a_reimport(tmp_path, gaz):
-    from actions.directory.answer import Point, describe
+    from core.directory.answer import Point, describe
 
     target = tmp_path / "services.yml"
     shutil.copy(DEFAULT_PATH, target)
     before = describe(Point(Directory.load(target).get("oses-ain-ghazal-oujda"), 0.0), "fr", gaz)
     assert "2006" in before
-    out = run("-m", "actions.directory", "--services", str(target), "confirm", "oses-ain-ghazal-oujda",
+    out = run("-m", "core.directory", "--services", str(target), "confirm", "oses-ain-ghazal-oujda",
               "--on", "2026-12-01", "--by", "UNFM Oujda")
     assert out.returncode == 0, out.stderr
     entry = Directory.load(target).get("oses-ain-ghazal-oujda")
@@ -311,10 +311,10 @@ def test_a_phone_confirmation_changes_the_wording_and_survives_a_reimport(tmp_pa
     assert "confirmed by phone by UNFM Oujda on 2026-12-01" in entry.source
     after = describe(Point(entry, 0.0), "fr", gaz)
     assert "Confirmé par téléphone le 2026-12-01" in after and "2006" not in after
-    again = run("-m", "actions.directory", "import", str(RESEARCH_CSV), "--out", str(target))
+    again = run("-m", "core.directory", "import", str(RESEARCH_CSV), "--out", str(target))
     assert "1 kept (confirmed by phone)" in again.stdout
     assert Directory.load(target).get("oses-ain-ghazal-oujda").basis == "confirmed"
-    bad = run("-m", "actions.directory", "--services", str(target), "confirm", "nope", "--on", "2026-12-01", "--by", "X")
+    bad = run("-m", "core.directory", "--services", str(target), "confirm", "nope", "--on", "2026-12-01", "--by", "X")
     assert bad.returncode != 0 and "no entry with id 'nope'" in bad.stderr
 
 

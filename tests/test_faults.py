@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.appkeys import GATEWAY, OUTBOX, STORE
+from bot.appkeys import GATEWAY, STORE
 from bot.crypto import Vault
 from bot.store import Store
 from tests.conftest import Phone, make_settings
@@ -65,7 +65,7 @@ async def test_gateway_restart_delivers_the_pending_outbox(var_dir, twilio, aioh
     # Messages queued by a gateway that died before sending them.
     store, vault = Store(settings.store_url), Vault(settings.salama_secret)
     conv_id = vault.pseudonym("+212600000312")
-    store.touch_conversation(conv_id, vault.encrypt("+212600000312"), "sms")
+    store.begin_turn("", conv_id, vault.encrypt("+212600000312"), "sms", None)
     for i in range(3):
         store.enqueue(conv_id, vault.encrypt(f"message {i}"))
     store.close()
@@ -83,8 +83,7 @@ def test_sqlite_under_concurrent_writers_never_reports_locked(var_dir):
         try:
             for i in range(60):
                 conv = f"u{n:02d}"
-                store.touch_conversation(conv, b"x", "sms")
-                store.claim_message(f"SM{n}-{i}", conv)
+                store.begin_turn(f"SM{n}-{i}", conv, b"x", "sms", None)
                 store.add_transcript(conv, "user", b"y")
                 store.enqueue(conv, b"z")
         except Exception as exc:  # noqa: BLE001 - the test reports any failure

@@ -23,7 +23,8 @@ async def test_unclaimed_conversation_is_told_then_waits_or_goes_back(gateway_fa
     store.update_conversation(conv_id, status="waiting", waiting_since=time.time() - 30)
     assert await notify_unclaimed(app) == 0  # not yet: she has waited 30 s of 60
     store.update_conversation(conv_id, waiting_since=time.time() - 90)
-    assert await notify_unclaimed(app) == 1
+    # The app's own periodic job may tell her first; either way she is told exactly once.
+    assert await notify_unclaimed(app) in (0, 1)
     (notice,) = await sent_to(twilio, phone.address)
     assert gateway.texts.get("handoff_timeout", "fr") in notice["body"] and "8350" in notice["body"]
     assert await notify_unclaimed(app) == 0  # told once

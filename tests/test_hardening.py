@@ -164,7 +164,7 @@ async def test_erase_can_be_cancelled_and_lapses_when_she_writes_something_else(
     assert store.get_conversation(conv_id) is not None
     await phone.send("effacer")
     await phone.send("je veux un centre")  # something else: the question lapses
-    await app[GATEWAY].drain()  # a turn's writes follow her answer: wait for them
+    await app[GATEWAY].drain()  # the turn's writes follow her answer
     assert store.get_conversation(conv_id).options[:1] != ["salama:erase"]
     await phone.send("1")
     assert store.get_conversation(conv_id) is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
 import secrets
 import subprocess
@@ -98,11 +97,10 @@ class Switch:
         if self.mode == "echo500":
             return web.Response(status=500, body=body, content_type="application/json")
         from aiohttp import ClientSession
-        async with ClientSession() as session:
-            async with session.post(self.forward_url, data=body,
-                                    headers={"Content-Type": "application/json"}) as resp:
-                return web.Response(status=resp.status, body=await resp.read(),
-                                    content_type=resp.content_type)
+        async with ClientSession() as session, session.post(self.forward_url, data=body,
+                                headers={"Content-Type": "application/json"}) as resp:
+            return web.Response(status=resp.status, body=await resp.read(),
+                                content_type=resp.content_type)
 
 
 @pytest.fixture(scope="module")

@@ -73,7 +73,8 @@ def test_an_empty_database_is_created_at_the_newest_revision_equal_to_the_store_
     assert _differences(empty_url) == [], "migrations at head must equal bot/store.py's tables"
     store = Store(empty_url)
     try:
-        assert store.claim_message("SM-new", "conv-new") and not store.claim_message("SM-new", "conv-new")
+        assert store.begin_turn("SM-new", "conv-new", b"a", "sms", None) is not None
+        assert store.begin_turn("SM-new", "conv-new", b"a", "sms", None) is None
     finally:
         store.close()
     assert upgrade(empty_url) == (schema_head(), schema_head()), "a second run changes nothing"
@@ -92,7 +93,7 @@ def test_a_store_made_before_migrations_is_adopted_with_every_row(empty_url):
         assert store.stored_reply("SM0001") == ("conv-1", b"twiml-encrypted")
         assert [bytes(r["text_enc"]) for r in store.get_transcript("conv-1")] == [b"text-encrypted"]
         assert store.outbox_backlog() == 1
-        assert not store.claim_message("SM0001", "conv-1"), "her MessageSid is still claimed"
+        assert store.begin_turn("SM0001", "conv-1", b"a", "sms", None) is None, "her MessageSid is still claimed"
     finally:
         store.close()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.places import DATA_DIR, Gazetteer, Place, Resolution
+from core.places import DATA_DIR, Gazetteer, Place, Resolution
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = yaml.safe_load((ROOT / "tests" / "places" / "messy_places.yml").read_text(encoding="utf-8"))
@@ -42,7 +42,7 @@ def test_load_is_fast_and_complete():
 
 
 def test_module_imports_no_rasa():
-    code = "import sys, actions.places, actions.directory; print(sorted(m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk')))"
+    code = "import sys, core.places, core.directory; print(sorted(m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk')))"
     out = run("-c", code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -220,7 +220,7 @@ def test_aliases_cover_the_spellings_people_text(gaz):
 
 # ---------------------------------------------------------------------- command line
 def test_cli_resolve_prints_one_json_object_per_argument():
-    out = run("-m", "actions.places", "resolve", "ana f mknas", "merci", "الدار البيضاء")
+    out = run("-m", "core.places", "resolve", "ana f mknas", "merci", "الدار البيضاء")
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(lines) == 3
@@ -235,7 +235,7 @@ def test_cli_resolve_prints_one_json_object_per_argument():
 
 def test_cli_lookup_writes_a_rasa_lookup_table(tmp_path):
     target = tmp_path / "place.yml"
-    out = run("-m", "actions.places", "lookup", "--out", str(target))
+    out = run("-m", "core.places", "lookup", "--out", str(target))
     assert out.returncode == 0, out.stderr
     text = target.read_text(encoding="utf-8")
     assert text.startswith('version: "3.1"\nnlu:\n- lookup: place\n  examples: |\n    - ')

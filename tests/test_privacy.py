@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import secrets
 import socket
@@ -27,7 +26,6 @@ from bot import purge
 from bot.appkeys import GATEWAY, STORE
 from bot.console.canned import CANNED_PATH, load_canned
 from bot.crypto import Vault
-from bot.logsafe import configure_logging
 from bot.settings import ROOT
 from bot.store import Store, audit, conversations, inbound, notes, outbox, transcript
 from bot.store import metadata as store_metadata
@@ -185,7 +183,7 @@ async def test_tracker_store_on_postgresql_keeps_no_text_in_clear_and_reads_back
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     name = f"salama_privacy_{secrets.token_hex(4)}"  # a database of its own, dropped after
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
     try:
         vault = Vault(secrets.token_urlsafe(24))
         store = EncryptedSQLTrackerStore(domain, dialect="postgresql", host="127.0.0.1", port=5432,

@@ -23,7 +23,8 @@ from bot.appkeys import GATEWAY, STORE
 from bot.console import accounts, aggregates, cli
 from bot.handoff import MOROCCO, notify_unclaimed
 from bot.settings import ROOT
-from bot.stats_store import daily_counts
+from bot.store import daily_counts
+from core.contract import instruction
 from bot.store import Store, audit
 from tests.conftest import Phone
 from tests.test_console import PASSWORD, Counsellor, clean_env, waiting
@@ -46,7 +47,7 @@ def her(i: int, channel: str = "whatsapp") -> str:
 async def counts(app: Any) -> dict[tuple[str, str], int]:
     """Today's counters after a flush, as {(kind, key): count}."""
     store = app[STORE]
-    await store.run(app[GATEWAY].stats.flush)
+    await store.aio.call(app[GATEWAY].stats.flush)
     today = stats_mod.day_of(time.time())
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(daily_counts).where(daily_counts.c.day == today))
@@ -62,7 +63,7 @@ async def people(app: Any, client: Any, **roles: str) -> dict[str, Counsellor]:
     """Accounts made as the CLI makes them, logged in: name -> role."""
     store, found = app[STORE], {}
     for name, role in roles.items():
-        await store.run(cli.run, store, f"add-{role}", name, io.StringIO(PASSWORD + "\n"))
+        await store.aio.call(cli.run, store, f"add-{role}", name, io.StringIO(PASSWORD + "\n"))
         person = Counsellor(client, name)
         assert (await person.login()).status == 200
         found[name] = person
@@ -120,22 +121,25 @@ async def test_handoffs_asked_regions_wait_and_unclaimed_are_counted(gateway_fac
     gateway = app[GATEWAY]
     before = await counts(app)
     ids = []
-    for i, (priority, region) in enumerate([("emergency", "casablanca-settat"), ("disclosure", None),
-                                            ("other", "casablanca-settat")]):
+    for i, (priority, reason, region) in enumerate([("emergency", "asked", "casablanca-settat"),
+                                                    ("disclosure", "offered", None),
+                                                    ("other", "asked", "casablanca-settat")]):
         await Phone(client, settings, her(i)).send("salam")
         conv_id = gateway.vault.pseudonym(her(i))
         # What the gateway does with action_handoff's answer (Rasa is down in this test).
-        await gateway._apply_custom(conv_id, [{"custom": {"handoff": {"priority": priority, "region": region}}}])
+        order = instruction({"handoff": {"priority": priority, "reason": reason, "region": region}})
+        await gateway.handoffs.start(conv_id, order)
         ids.append(conv_id)
     store = app[STORE]
-    await store.run(store.update_conversation, ids[0], waiting_since=time.time() - 7 * 60)
+    await store.aio.call(store.update_conversation, ids[0], waiting_since=time.time() - 7 * 60)
     assert (await amina.act(ids[0], "claim")).status == 200
-    await store.run(store.update_conversation, ids[1], waiting_since=time.time() - 120)
+    await store.aio.call(store.update_conversation, ids[1], waiting_since=time.time() - 120)
     assert await notify_unclaimed(app) == 1  # within hours (00:00-24:00), waited past 60 s
     change = moved(before, await counts(app))
     assert {k: v for k, v in change.items() if k[0] in ("handoffs_asked", "handoff_regions", "handoff_wait",
-                                                        "handoffs_unclaimed")} == {
+                                                        "handoffs_unclaimed", "handoff_reasons")} == {
         ("handoffs_asked", "emergency"): 1, ("handoffs_asked", "disclosure"): 1, ("handoffs_asked", "other"): 1,
+        ("handoff_reasons", "asked"): 2, ("handoff_reasons", "offered"): 1,
         ("handoff_regions", "casablanca-settat"): 2, ("handoff_regions", "unknown"): 1,
         ("handoff_wait", "5-15"): 1, ("handoffs_unclaimed", ""): 1}
 
@@ -202,7 +206,7 @@ async def test_the_retention_purge_leaves_the_counters(gateway_factory):
     await Phone(client, settings, her(1)).send("salam")
     before = await counts(app)
     store = app[STORE]
-    await store.run(store.purge_older_than, time.time() + 10)  # everything is older than this
+    await store.aio.call(store.purge_older_than, time.time() + 10)  # everything is older than this
     assert await counts(app) == before
 
 

@@ -69,7 +69,7 @@ async def test_a_supervisor_reads_a_days_traffic_in_the_programme_view(served: A
             await phone.send(text)
     await app[GATEWAY].drain()
     sent = sum(len(messages) for _, messages in DAY)
-    await store.run(cli.run, store, "add-supervisor", "salma", io.StringIO(PASSWORD + "\n"))
+    await store.aio.call(cli.run, store, "add-supervisor", "salma", io.StringIO(PASSWORD + "\n"))
 
     # The supervisor logs in where counsellors do and lands on the programme view.
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
@@ -130,8 +130,8 @@ async def test_a_supervisor_reads_a_days_traffic_in_the_programme_view(served: A
     await row.locator("input[type=password]").fill("another long password")
     await row.locator("button[type=submit]").click()
     await row.locator("input[type=password]").wait_for(state="detached")  # done: the row is drawn again
-    assert await store.run(accounts.password_hash, store, "nadia") is not None
-    audited = [(r.action, r.counsellor, r.subject) for r in await store.run(_audit, store)]
+    assert await store.aio.call(accounts.password_hash, store, "nadia") is not None
+    audited = [(r.action, r.counsellor, r.subject) for r in await store.aio.call(_audit, store)]
     assert audited == [("account_create", "salma", "nadia"), ("account_password", "salma", "nadia")]
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     await context.close()

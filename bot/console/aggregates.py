@@ -34,6 +34,7 @@ CHARTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("messages_in", "messages_in", "key", ("whatsapp", "sms")),
     ("messages_out", "messages_out", "key", ("whatsapp", "sms")),
     ("handoffs_asked", "handoffs_asked", "key", ("emergency", "disclosure", "other")),
+    ("handoff_reasons", "handoff_reasons", "key", ("asked", "offered")),
     ("handoff_wait", "handoff_wait", "key", tuple(label for _, label in WAIT_BUCKETS)),
     ("fallbacks", "fallbacks", "key", ("rasa_slow", "rasa_down", "error")),
     ("emergencies", "emergencies", "key", ("dar_ar", "dar_lat", "ar", "fr")),

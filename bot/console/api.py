@@ -6,10 +6,9 @@ import logging
 import time
 from typing import Optional
 
-import sqlalchemy as sa
 from aiohttp import web
 
-from bot.appkeys import GATEWAY, METRICS, SETTINGS, STORE, VAULT
+from bot.appkeys import GATEWAY, LOCKS, METRICS, SETTINGS, STORE, VAULT
 from bot.console import accounts, login
 from bot.console.canned import load_canned
 from bot.console.live import HUB
@@ -18,7 +17,7 @@ from bot.console.security import (ApiError, clear_session_cookie, current, json_
 from bot.crypto import Vault
 from bot.settings import ROOT
 from bot.stats import wait_bucket
-from bot.store import Conversation, Store, transcript
+from bot.store import Conversation
 
 log = logging.getLogger("salama.console")
 routes = web.RouteTableDef()
@@ -48,16 +47,20 @@ async def log_in(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_request", 'Send {"username": ..., "password": ...}.')
     username = username[:64]
     store = request.app[STORE]
-    result = await login.authenticate(request.app, username, password, login.client_address(request))
+    try:
+        result = await login.authenticate(request.app, username, password, login.client_address(request))
+    except login.LimitsUnavailable as exc:
+        log.warning("console login refused: login limits unavailable (%s)", exc)
+        raise ApiError(503, "unavailable", "Login is unavailable for a moment: try again soon.",
+                       retry_after=login.BUSY_RETRY_S) from None
     if isinstance(result, login.Refused):
         raise ApiError(429, "too_many_attempts",
                        f"Too many login attempts: try again in {result.retry_after} s.",
                        retry_after=result.retry_after)
     if not result:
-        await store.run(store.audit, "login_failed", username, None)
         raise ApiError(401, "bad_credentials", "Wrong name or password.")
-    token, session = await store.run(accounts.create_session, store, username)
-    await store.run(store.audit, "login", username, None)
+    token, session = await store.aio.call(accounts.create_session, store, username)
+    await store.aio.audit("login", username, None)
     log.info("console login counsellor=%s", username)
     response = web.json_response({"csrf_token": session.csrf_token, "username": username,
                                   "role": session.role})
@@ -68,8 +71,8 @@ async def log_in(request: web.Request) -> web.Response:
 @routes.post("/console/api/logout", name="console_logout")
 async def logout(request: web.Request) -> web.Response:
     session, store = current(request), request.app[STORE]
-    await store.run(accounts.end_session, store, session.token_hash)
-    await store.run(store.audit, "logout", session.username, None)
+    await store.aio.call(accounts.end_session, store, session.token_hash)
+    await store.aio.audit("logout", session.username, None)
     await request.app[HUB].close_session(session.token_hash)
     response = web.json_response({"ok": True})
     clear_session_cookie(response)
@@ -96,8 +99,8 @@ async def conversations(request: web.Request) -> web.Response:
     if which not in LISTS:
         raise ApiError(400, "bad_status", "status must be waiting, active or mine.")
     me, store = current(request).username, request.app[STORE]
-    convs = await store.run(store.list_conversations, LISTS[which], me if which == "mine" else None)
-    last = await store.run(_last_messages, store, [c.id for c in convs])
+    convs = await store.aio.list_conversations(LISTS[which], me if which == "mine" else None)
+    last = await store.aio.last_lines([c.id for c in convs])
     vault, now = request.app[VAULT], time.time()
     items = [_summary(c, me, now, _message(vault, last.get(c.id))) for c in convs]
     return web.json_response({"conversations": items})
@@ -114,7 +117,7 @@ async def claim(request: web.Request) -> web.Response:
     app, me = request.app, current(request).username
     conv = await _handed(request, acting=True)
     store = app[STORE]
-    if not await store.run(store.claim_conversation, conv.id, me):
+    if not await store.aio.claim_conversation(conv.id, me):
         conv = await _handed(request, acting=True)
         if conv.counsellor != me:
             raise ApiError(409, "claimed_by_other", "Another counsellor has already claimed this conversation.",
@@ -124,7 +127,7 @@ async def claim(request: web.Request) -> web.Response:
         waited = time.time() - (conv.waiting_since or time.time())
         app[GATEWAY].stats.count("handoff_wait", wait_bucket(waited))
         app[METRICS].observe("salama_handoff_wait_seconds", waited)
-    conv = await store.run(store.get_conversation, conv.id)
+    conv = await store.aio.get_conversation(conv.id)
     return web.json_response(await _detail(app, conv, me))
 
 
@@ -134,7 +137,7 @@ async def reply(request: web.Request) -> web.Response:
     text = _text(await json_body(request), app[SETTINGS].max_body_chars)
     conv = await _handed(request, acting=True)
     gateway = app[GATEWAY]
-    async with gateway.locks.hold(conv.id):  # not while her message is being handled
+    async with request.app[LOCKS].hold(conv.id):  # not while her message is being handled
         conv = await _mine(request, me)
         if conv.opted_out:
             raise ApiError(409, "opted_out", "She has opted out (STOP): nothing can be sent to her.")
@@ -157,7 +160,7 @@ async def template(request: web.Request) -> web.Response:
     content_sid = app[SETTINGS].twilio_whatsapp_template_sid
     conv = await _handed(request, acting=True)
     gateway = app[GATEWAY]
-    async with gateway.locks.hold(conv.id):
+    async with request.app[LOCKS].hold(conv.id):
         conv = await _mine(request, me)
         if conv.channel != "whatsapp" or not content_sid:
             raise ApiError(409, "no_template", "No WhatsApp template applies to this conversation.")
@@ -175,7 +178,7 @@ async def note(request: web.Request) -> web.Response:
     text = _text(await json_body(request), 4000)
     conv = await _mine(request, me)  # notes belong to the counsellor who has her
     store = app[STORE]
-    await store.run(store.add_note, conv.id, me, app[VAULT].encrypt(text))
+    await store.aio.add_note(conv.id, me, app[VAULT].encrypt(text))
     await _record(app, "note", me, conv.id)
     return web.json_response({"ok": True}, status=201)
 
@@ -195,10 +198,9 @@ async def _end(request: web.Request, action: str) -> web.Response:
     app, me = request.app, current(request).username
     conv = await _handed(request, acting=True)
     gateway = app[GATEWAY]
-    async with gateway.locks.hold(conv.id):
+    async with request.app[LOCKS].hold(conv.id):
         conv = await _mine(request, me)
-        await gateway.resume_bot(conv.id)
-        await gateway.send_later(conv.id, gateway.texts.get("bot_resumed", conv.language))
+        await gateway.hand_back(conv.id)
     await _record(app, action, me, conv.id)
     return web.json_response({"ok": True, "status": "bot"})
 
@@ -208,7 +210,7 @@ async def _handed(request: web.Request, acting: bool = False) -> Conversation:
     """The conversation, if it is with the counsellors. One the bot has (never handed over,
     or released, or closed) is not theirs to read: 404; to act on: 409."""
     store = request.app[STORE]
-    conv = await store.run(store.get_conversation, request.match_info["id"])
+    conv = await store.aio.get_conversation(request.match_info["id"])
     if conv is not None and conv.status == "bot" and acting:
         raise ApiError(409, "closed", "This conversation is back with the bot (released or closed).")
     if conv is None or conv.status not in ("waiting", "active"):
@@ -237,7 +239,7 @@ def _text(body: dict, limit: int) -> str:
 
 async def _record(app: web.Application, action: str, me: str, conv_id: str) -> None:
     store = app[STORE]
-    await store.run(store.audit, action, me, conv_id)
+    await store.aio.audit(action, me, conv_id)
     log.info("console %s counsellor=%s conversation=%s", action, me, conv_id)
     await app[HUB].publish({"type": "changed", "id": conv_id})
 
@@ -262,8 +264,8 @@ def _summary(conv: Conversation, me: str, now: float, last: Optional[dict]) -> d
 
 async def _detail(app: web.Application, conv: Conversation, me: str) -> dict:
     store, vault = app[STORE], app[VAULT]
-    rows = await store.run(store.get_transcript, conv.id)
-    notes = await store.run(store.get_notes, conv.id)
+    rows = await store.aio.get_transcript(conv.id)
+    notes = await store.aio.get_notes(conv.id)
     messages = [_message(vault, r) for r in rows]
     return {
         **_summary(conv, me, time.time(), messages[-1] if messages else None),
@@ -279,17 +281,6 @@ def _message(vault: Vault, row: Optional[dict]) -> Optional[dict]:
         return None
     return {"from": row["sender"], "text": vault.decrypt(row["text_enc"]), "at": row["at"],
             "counsellor": row["counsellor"]}
-
-
-def _last_messages(store: Store, ids: list[str]) -> dict[str, dict]:
-    if not ids:
-        return {}
-    latest = (sa.select(sa.func.max(transcript.c.id))
-              .where(transcript.c.conversation_id.in_(ids))
-              .group_by(transcript.c.conversation_id))
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(transcript).where(transcript.c.id.in_(latest)))
-        return {r.conversation_id: dict(r._mapping) for r in rows}
 
 
 def setup_routes(app: web.Application) -> None:

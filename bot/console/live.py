@@ -59,7 +59,7 @@ HUB = web.AppKey("console_hub", Hub)
 
 async def changed(app: web.Application, conv_id: str) -> None:
     store = app[STORE]
-    exists = await store.run(store.get_conversation, conv_id) is not None
+    exists = await store.aio.get_conversation(conv_id) is not None
     await app[HUB].publish({"type": "changed" if exists else "erased", "id": conv_id})
 
 

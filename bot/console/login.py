@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import ipaddress
 import math
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ PAIR_FREE, PAIR_MAX_DELAY_S, PAIR_MEMORY_S = 3, 60, 15 * 60
 WINDOW_S, PER_ADDRESS, OVERALL = 10 * 60, 20, 200
 # Password checks waiting for this gateway's hashing thread; beyond that, "try again".
 QUEUE, BUSY_RETRY_S = 8, 2
+HASHER_NICE = 19  # the lowest CPU priority
 
 
 class Counters(Protocol):
@@ -90,25 +93,40 @@ return n
 """
 
 
+class LimitsUnavailable(RuntimeError):
+    """The shared counters cannot be reached: no password is checked without its limits."""
+
+
 class RedisCounters:
     """The same counters in Redis (REDIS_URL), shared by every gateway."""
 
     def __init__(self, url: str) -> None:
         import redis.asyncio
+        import redis.exceptions
 
-        self._redis = redis.asyncio.from_url(url)
+        self._redis = redis.asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._hit = self._redis.register_script(_HIT)
+        self._errors = (redis.exceptions.RedisError, OSError)
+
+    @contextlib.asynccontextmanager
+    async def _reached(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except self._errors as exc:
+            raise LimitsUnavailable(type(exc).__name__) from None
 
     async def hit(self, key: str, ttl_s: float, sliding: bool) -> int:
-        return int(await self._hit(keys=[key], args=[int(ttl_s * 1000), int(sliding)]))
+        async with self._reached():
+            return int(await self._hit(keys=[key], args=[int(ttl_s * 1000), int(sliding)]))
 
     async def peek(self, key: str) -> tuple[int, float]:
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._reached(), self._redis.pipeline(transaction=True) as pipe:
             count, ttl_ms = await pipe.get(key).pttl(key).execute()
         return (int(count), ttl_ms / 1000) if count is not None and ttl_ms > 0 else (0, 0.0)
 
     async def forget(self, key: str) -> None:
-        await self._redis.delete(key)
+        async with self._reached():
+            await self._redis.delete(key)
 
     async def close(self) -> None:
         await self._redis.close()
@@ -156,12 +174,19 @@ class Limiter:
         await self.counters.forget(self.key("pair", name, address))
 
 
+def _lower_priority() -> None:
+    """The hashing thread yields the CPU to the event loop and to Rasa: a login may wait a
+    little, her answer should not. (Linux sets a nice value per thread.)"""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHER_NICE)
+
+
 class Hasher:
     """One thread for password hashes, apart from the store's threads (her webhook needs
     those), with a bounded queue: a storm is refused quickly instead of queued for minutes."""
 
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="login")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="login", initializer=_lower_priority)
         self._waiting = 0
 
     @contextlib.contextmanager
@@ -212,14 +237,24 @@ async def gate_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def client_address(request: web.Request) -> str:
     """The peer's address; behind a reverse proxy on this machine (a loopback peer), the
-    address that proxy appended last to X-Forwarded-For (the one a client cannot forge)."""
+    address that proxy appended last to X-Forwarded-For (the one a client cannot forge).
+    An IPv6 address counts as its /64: one subscriber usually holds a whole /64."""
     peer = request.remote or ""
     forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
     try:
         loopback = ipaddress.ip_address(peer).is_loopback
     except ValueError:
         loopback = False
-    return forwarded if forwarded and loopback else peer
+    address = forwarded if forwarded and loopback else peer
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 async def authenticate(app: web.Application, name: str, password: str, address: str) -> Union[bool, Refused]:
@@ -235,12 +270,14 @@ async def _authenticate(app: web.Application, name: str, password: str, address:
     wait = await gate.limiter.admit(name, address)
     if wait:
         return Refused(math.ceil(wait))
-    stored = await store.run(accounts.password_hash, store, name)
+    stored = await store.aio.call(accounts.password_hash, store, name)
     if not await gate.hasher.run(accounts.check_password, password, stored):
         await gate.limiter.failed(name, address)
+        # An unknown "name" is often a password typed in the wrong box: not kept.
+        await store.aio.audit("login_failed", name if stored is not None else None, None)
         return False
     await gate.limiter.succeeded(name, address)
     if stored and accounts.needs_rehash(stored):
         new = await gate.hasher.run(accounts.hash_password, password)
-        await store.run(accounts.replace_hash, store, name, stored, new)
+        await store.aio.call(accounts.replace_hash, store, name, stored, new)
     return True

@@ -17,7 +17,7 @@ from bot.console import accounts, aggregates
 from bot.console.live import HUB
 from bot.console.security import ApiError, current, json_body
 from bot.settings import ROOT
-from bot.stats_store import read_counts
+from bot.store.stats_store import read_counts
 
 log = logging.getLogger("salama.console")
 routes = web.RouteTableDef()
@@ -45,8 +45,8 @@ async def _view(request: web.Request) -> dict:
     except aggregates.BadPeriod as exc:
         raise ApiError(400, "bad_month", str(exc)) from None
     store, stats = app[STORE], app[GATEWAY].stats
-    await store.run(stats.flush)  # this gateway's last seconds are in the view
-    rows = await store.run(read_counts, store.engine, first, last)
+    await store.aio.call(stats.flush)  # this gateway's last seconds are in the view
+    rows = await store.aio.call(read_counts, store.engine, first, last)
     return aggregates.build(rows, first, last, month, app[REGIONS])
 
 
@@ -67,7 +67,7 @@ async def programme_csv(request: web.Request) -> web.Response:
 @routes.get("/console/api/accounts", name="accounts")
 async def list_accounts(request: web.Request) -> web.Response:
     store = request.app[STORE]
-    return web.json_response({"accounts": await store.run(accounts.list_accounts, store)})
+    return web.json_response({"accounts": await store.aio.call(accounts.list_accounts, store)})
 
 
 @routes.post("/console/api/accounts", name="account_create")
@@ -110,10 +110,10 @@ async def _change(request: web.Request, action: str, subject: str, fn, *args) ->
     """Run one account change in a store thread (hashing included), then audit it."""
     store, me = request.app[STORE], current(request).username
     try:
-        await store.run(fn, store, *args)
+        await store.aio.call(fn, store, *args)
     except accounts.AccountError as exc:
         raise ApiError(400, "bad_account", str(exc)) from None
-    await store.run(accounts.audit_account, store, action, me, subject)
+    await store.aio.call(accounts.audit_account, store, action, me, subject)
     log.info("console %s supervisor=%s account=%s", action, me, subject)
     if action in ("account_password", "account_disable"):
         await request.app[HUB].close_sessions_of(subject)
@@ -125,7 +125,7 @@ async def _flush_loop(app: web.Application) -> None:
     while True:
         await asyncio.sleep(FLUSH_EVERY_S)
         try:
-            await store.run(stats.flush)
+            await store.aio.call(stats.flush)
         except Exception:  # the store is down: the counts wait for the next flush
             log.exception("could not flush the daily counters")
 

@@ -69,7 +69,7 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
 
 async def session_of(request: web.Request) -> Optional[Session]:
     store = request.app[STORE]
-    return await store.run(accounts.find_session, store, request.cookies.get(COOKIE, ""))
+    return await store.aio.call(accounts.find_session, store, request.cookies.get(COOKIE, ""))
 
 
 def current(request: web.Request) -> Session:

@@ -16,8 +16,8 @@ from typing import Callable, Iterable, Optional
 
 import yaml
 
-from actions.directory.model import CONFIDENCES, MIGRANT_KINDS, ROOT, SHELTER_KINDS, Directory, Entry, age_status
-from actions.places import Gazetteer, Place, haversine_km, tokenize
+from core.directory.model import CONFIDENCES, MIGRANT_KINDS, ROOT, SHELTER_KINDS, Directory, Entry, age_status
+from core.places import Gazetteer, Place, haversine_km, tokenize
 
 WORDS_PATH = ROOT / "data" / "texts" / "directory.yml"
 CUES_PATH = ROOT / "data" / "contacts" / "migrant_cues.yml"

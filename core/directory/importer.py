@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from actions.directory.model import (
+from core.directory.model import (
     BASES,
     CONFIDENCES,
     DISCONTINUED,
@@ -32,7 +32,7 @@ from actions.directory.model import (
     Entry,
     normalize_phone,
 )
-from actions.places import Gazetteer, Place, tokenize
+from core.places import Gazetteer, Place, tokenize
 
 MAP_PATH = ROOT / "data" / "contacts" / "import_map.yml"
 CSV_COLUMNS = ["id", "kind", "name_fr", "name_ar", "town", "phone", "hours", "source", "checked_on"]

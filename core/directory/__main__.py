@@ -1,4 +1,4 @@
-"""Command line of the service directory: import, confirm, report, nearest (see actions/directory/__init__.py)."""
+"""Command line of the service directory: import, confirm, report, nearest (see core/directory/__init__.py)."""
 from __future__ import annotations
 
 import argparse
@@ -7,14 +7,14 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from actions.directory.coverage import coverage, format_report
-from actions.directory.importer import CsvImportError, read_import_csv, valid_date
-from actions.directory.model import DEFAULT_PATH, KINDS, PHONE_RE, Directory, normalize_phone
-from actions.places import Gazetteer
+from core.directory.coverage import coverage, format_report
+from core.directory.importer import CsvImportError, read_import_csv, valid_date
+from core.directory.model import DEFAULT_PATH, KINDS, PHONE_RE, Directory, normalize_phone
+from core.places import Gazetteer
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m actions.directory", description="Salama service directory")
+    parser = argparse.ArgumentParser(prog="python -m core.directory", description="Salama service directory")
     parser.add_argument("--services", type=Path, default=DEFAULT_PATH, help="directory file (data/services.yml)")
     sub = parser.add_subparsers(dest="command", required=True)
     p_import = sub.add_parser("import", help="validate a CSV (a partner's list or the researched list) and merge it")

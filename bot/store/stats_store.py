@@ -2,8 +2,9 @@
 
 Counts only. No pseudonym, text, number or time finer than the day is kept, and a row is
 never tied to a conversation: an erasure or the retention purge has nothing here to remove,
-and no conversation can be rebuilt from it. The table is part of the store's schema
-(`bot.store` imports this module; bot/migrations/versions/0002_programme.py creates it).
+and no conversation can be rebuilt from it (table `daily_counts` in bot.store.schema,
+created by bot/migrations/versions/0002_programme.py). Functions of an engine, not Store
+methods: the action server writes here too, without opening a whole Store.
 """
 from __future__ import annotations
 
@@ -12,16 +13,7 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.store import metadata
-
-daily_counts = sa.Table(
-    "gw_daily_counts",
-    metadata,
-    sa.Column("day", sa.String(10), primary_key=True),  # YYYY-MM-DD, Morocco time
-    sa.Column("kind", sa.String(32), primary_key=True),  # bot.stats.KINDS
-    sa.Column("key", sa.String(40), primary_key=True),  # a channel, variety, region... or ""
-    sa.Column("count", sa.Integer, nullable=False),
-)
+from bot.store.schema import daily_counts
 
 
 def add_counts(engine: Engine, counts: Iterable[tuple[str, str, str, int]]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from actions.places import haversine_km
+from core.places import haversine_km
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_PATH = ROOT / "data" / "services.yml"
@@ -124,7 +124,7 @@ class Directory:
         self.header = header  # the comment block at the top of the file, kept on rewrite
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_PATH) -> "Directory":
+    def load(cls, path: Path = DEFAULT_PATH) -> Directory:
         text = Path(path).read_text(encoding="utf-8")
         doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         entries = [entry_from_dict(item) for item in doc.get("services") or []]

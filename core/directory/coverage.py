@@ -6,8 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable
 
-from actions.directory.model import SHELTER_KINDS, Directory, Entry
-from actions.places import Gazetteer, haversine_km
+from core.directory.model import SHELTER_KINDS, Directory, Entry
+from core.places import Gazetteer, haversine_km
 
 RADII_KM = (25, 50)
 LOCAL_KINDS = SHELTER_KINDS | {"listening_centre", "police_cell", "court_cell", "hospital_unit"}

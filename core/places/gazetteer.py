@@ -1,4 +1,4 @@
-"""Resolve the place a woman names in a message (any script, any spelling) to the gazetteer.
+"""The gazetteer: resolve the place a woman names in a message (any script, any spelling) to the gazetteer.
 
 Plain module: no Rasa imports and no work at import time. Load once with Gazetteer.load().
 
@@ -17,136 +17,31 @@ How resolve() works (docs/PLACES.md has the long version):
 """
 from __future__ import annotations
 
-import argparse
 import csv
-import json
-import math
-import re
-import sys
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import yaml
 from rapidfuzz import fuzz, process
 
-from actions.textnorm import normalize
+from core.places.model import Place, Resolution, _Alias, _Hit, haversine_km
+from core.places.text import (
+    _ARABIC,
+    KIND_RANK,
+    MAX_CANDIDATES,
+    MAX_TOKENS,
+    _article_variants,
+    _fuzzy_cutoff,
+    _prefix_variants,
+    _split_glued_article,
+    phonetic,
+    skeleton,
+    tokenize,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "data" / "places"
 LOOKUP_PATH = ROOT / "data" / "nlu" / "lookups" / "place.yml"
-
-KIND_RANK = {"town": 0, "province": 1, "region": 2}  # most specific first
-MAX_CANDIDATES = 4
-MAX_TOKENS = 200  # a pasted essay is cut here; a 140-word message takes about 20 ms
-
-_ARABIC = re.compile("[\u0600-\u06ff]")
-_TOKEN = re.compile(r"[\u0600-\u06ff]+|[a-z0-9]+")
-_APOSTROPHES = re.compile("['’‘`´]")
-_DOUBLES = re.compile(r"(.)\1+")
-_VOWELS = re.compile("[aeiou]")
-# Arabizi digits and French/Darija spellings of the same sounds, applied in this order.
-_LATIN_SOUNDS = [
-    ("9", "k"), ("7", "h"), ("5", "kh"), ("3", "a"), ("2", ""), ("4", "gh"), ("8", "h"),
-    ("tch", "x"), ("sh", "x"), ("ch", "x"), ("dj", "j"), ("ph", "f"), ("th", "t"),
-    ("qu", "k"), ("q", "k"), ("ck", "k"), ("gue", "ge"), ("gui", "gi"),
-    ("ce", "se"), ("ci", "si"), ("cy", "sy"), ("c", "k"),
-    ("ou", "u"), ("oo", "u"), ("w", "u"),
-]
-_LATIN_SOUND_RE = re.compile("|".join(re.escape(a) for a, _ in _LATIN_SOUNDS))
-_LATIN_SOUND_MAP = dict(_LATIN_SOUNDS)
-_ARABIC_PREFIXES = "وفبلك"
-_LATIN_PREFIXES = "flb"
-
-
-@dataclass(frozen=True)
-class Place:
-    id: str
-    kind: str  # "town" | "province" | "region"
-    name_fr: str
-    name_ar: str
-    town: str | None
-    province: str | None
-    region: str
-    lat: float | None
-    lng: float | None
-    code: str | None = None  # HCP code (towns, provinces) or None (regions)
-    province_code: str | None = None
-    # "town": the commune's centroid; "province_seat": the seat of the province (the seat is
-    # assumed for a few, see provinces.csv seat_basis); "city": a Casablanca prefecture of
-    # arrondissements, placed at Casablanca's centroid; None for regions.
-    precision: str | None = None
-
-
-@dataclass(frozen=True)
-class Resolution:
-    status: str  # "found" | "ambiguous" | "unknown"
-    place: Place | None = None
-    candidates: list[Place] = field(default_factory=list)
-    score: int = 0
-    matched: str = ""  # the part of the message that named the place
-
-
-@dataclass(frozen=True)
-class _Alias:
-    text: str  # as written in the data
-    place: str  # place key: town id, province code or region slug
-    weak: bool
-    tokens: int
-
-
-@dataclass
-class _Hit:
-    place: str
-    score: float
-    start: int
-    end: int
-    alias: _Alias
-
-
-def phonetic(text: str) -> str:
-    """A spelling-insensitive key of already-normalised text ('9niTra' and 'kenitra' get close)."""
-    text = _APOSTROPHES.sub("", text)
-    if _ARABIC.search(text):
-        # Final ة (folded to ه) is often typed ا ('تازا', 'طنجا'). No doubled-letter folding:
-        # Arabic script does not double letters, so a double is a typo.
-        text = re.sub("ه(?![\u0621-\u064a])", "ا", text)
-        return re.sub("[^\u0621-\u064a]", "", text).replace("ء", "")
-    text = _LATIN_SOUND_RE.sub(lambda m: _LATIN_SOUND_MAP[m.group(0)], text)
-    return _DOUBLES.sub(r"\1", re.sub("[^a-z]", "", text))
-
-
-def skeleton(key: str) -> str:
-    """Consonants of a Latin phonetic key: Darija drops vowels ('mknas' ~ 'meknes')."""
-    return _DOUBLES.sub(r"\1", _VOWELS.sub("", key))
-
-
-def tokenize(text: str) -> list[str]:
-    return _TOKEN.findall(_APOSTROPHES.sub("", normalize(text)))
-
-
-def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(a))
-
-
-def _fuzzy_cutoff(length: int, arabic: bool) -> float | None:
-    """Minimum ratio for a span whose phonetic key has this length (short keys: exact only).
-
-    Arabic keys carry no short vowels, so one wrong letter weighs more: stricter cut-offs."""
-    if arabic:
-        return None if length <= 4 else 88 if length <= 7 else 84
-    if length <= 3:
-        return None
-    if length == 4:
-        return 88
-    if length == 5:
-        return 85
-    if length <= 7:
-        return 82
-    return 78
 
 
 class Gazetteer:
@@ -180,7 +75,7 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, data_dir: Path = DATA_DIR) -> "Gazetteer":
+    def load(cls, data_dir: Path = DATA_DIR) -> Gazetteer:
         data_dir = Path(data_dir)
         regions = _read_csv(data_dir / "regions.csv")
         provinces = _read_csv(data_dir / "provinces.csv")
@@ -420,51 +315,6 @@ def _most_specific(places: list[Place], gaz: Gazetteer) -> list[Place]:
     return [p for p in unique if not any(gaz.contains(p, q) for q in unique)]
 
 
-def _split_glued_article(tokens: list[str]) -> list[str]:
-    """'ana fl bida' -> 'ana f lbida': Darija glues the article to the preposition."""
-    out: list[str] = []
-    glue = False
-    for tok in tokens:
-        if glue and not _ARABIC.search(tok):
-            tok = "l" + tok
-        glue = tok in ("fl", "bl", "ml", "mnl")
-        out.append(tok[:-1] if glue else tok)
-    return out
-
-
-def _prefix_variants(token: str, latin: bool = True) -> list[tuple[str, bool]]:
-    """The token and what is left when a glued preposition is removed ('فالرباط', 'fcasa').
-
-    The bool says a prefix was stripped (a locative: ف/ب/ل or f/l/b)."""
-    out = [(token, False)]
-    if _ARABIC.search(token):
-        stems = [token[1:]] if token[0] == "و" and len(token) > 3 else []
-        stems.append(token)
-        for stem in stems:
-            if len(stem) > 3 and (stem[0] in _ARABIC_PREFIXES[1:] or stem.startswith("دال")):
-                out.append((stem[1:], True))
-                if stem.startswith("لل"):
-                    out.append(("ال" + stem[2:], True))
-            if stem is not token:
-                out.append((stem, False))
-    elif latin and len(token) > 3 and token[0] in _LATIN_PREFIXES:
-        out.append((token[1:], True))
-        if len(token) > 4 and token[1] in _LATIN_PREFIXES:
-            out.append((token[2:], True))
-    return out
-
-
-def _article_variants(text: str, articles: set[str]) -> list[str]:
-    """'El Jadida' -> ['El Jadida', 'Jadida']; 'الجديدة' -> ['الجديدة', 'جديدة']."""
-    out = [text]
-    tokens = tokenize(text)
-    if len(tokens) > 1 and tokens[0] in articles and not _ARABIC.search(tokens[0]):
-        out.append(" ".join(tokens[1:]))
-    elif tokens and tokens[0].startswith("ال") and len(tokens[0]) > 4:
-        out.append(" ".join([tokens[0][2:], *tokens[1:]]))
-    return out
-
-
 def _word_sets(doc: dict) -> dict[str, set[str]]:
     def flat(section: str) -> set[str]:
         value = doc.get(section) or {}
@@ -486,65 +336,3 @@ def _load_yaml(path: Path) -> dict:
 
 
 # ---------------------------------------------------------------------- command line
-def _place_json(place: Place | None) -> dict:
-    if place is None:
-        return {}
-    return {k: v for k, v in asdict(place).items()}
-
-
-def resolution_json(query: str, res: Resolution) -> dict:
-    place = res.place
-    return {
-        "query": query,
-        "status": res.status,
-        "score": res.score,
-        "matched": res.matched or None,
-        "id": place.id if place else None,
-        "kind": place.kind if place else None,
-        "name_fr": place.name_fr if place else None,
-        "name_ar": place.name_ar if place else None,
-        "town": place.town if place else None,
-        "province": place.province if place else None,
-        "region": place.region if place else None,
-        "lat": place.lat if place else None,
-        "lng": place.lng if place else None,
-        "precision": place.precision if place else None,
-        "candidates": [
-            {"id": c.id, "kind": c.kind, "name_fr": c.name_fr, "town": c.town, "province": c.province, "region": c.region}
-            for c in res.candidates
-        ],
-    }
-
-
-def write_lookup(gaz: Gazetteer, path: Path = LOOKUP_PATH) -> int:
-    """Write the Rasa lookup table of place names (weak aliases left out: they are ordinary words)."""
-    names = gaz.aliases(include_weak=False)
-    lines = ['version: "3.1"', "nlu:", "- lookup: place", "  examples: |"]
-    lines += [f"    - {name}" for name in names]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(names)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m actions.places", description="Salama place lookup")
-    parser.add_argument("--data", type=Path, default=DATA_DIR, help="gazetteer folder (data/places)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_resolve = sub.add_parser("resolve", help="resolve place names; one JSON object per line")
-    p_resolve.add_argument("text", nargs="+")
-    p_lookup = sub.add_parser("lookup", help="write the Rasa lookup table of place names")
-    p_lookup.add_argument("--out", type=Path, default=LOOKUP_PATH)
-    args = parser.parse_args(argv)
-
-    gaz = Gazetteer.load(args.data)
-    if args.command == "resolve":
-        for text in args.text:
-            print(json.dumps(resolution_json(text, gaz.resolve(text)), ensure_ascii=False))
-    elif args.command == "lookup":
-        count = write_lookup(gaz, args.out)
-        print(f"wrote {count} place names to {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
