@@ -1,4 +1,4 @@
-"""Runs the rasa_sdk action server with every log record sanitised (bot.logsafe) and its
+"""Runs the rasa_sdk action server with every log record sanitised (core.logsafe) and its
 log file rotated: an action that raises must not put her words in a log."""
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Optional
 import rasa_sdk.utils
 from rasa_sdk.__main__ import main as sdk_main
 
-from bot import logsafe, stats_actions
+from bot import stats_actions
+from core import logsafe
 
 
 def _rotating_file_logging(logger_obj: logging.Logger, log_file: Optional[str], loglevel: int,

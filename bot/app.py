@@ -16,14 +16,14 @@ from bot.appkeys import GATEWAY, HTTP, LOCKS, METRICS, OUTBOX, RASA, SETTINGS, S
 from bot.gateway import Gateway
 from bot.gateway.parts import Parts
 from bot.locks import ConversationLocks, RedisConversationLocks
-from bot.logsafe import configure_logging
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.outbox import OutboxSender
 from bot.rasa_client import RasaClient
-from bot.settings import Settings
 from bot.store import Store
 from bot.texts import Texts
 from bot.twilio_api import TwilioApi
+from core.logsafe import configure_logging
+from core.settings import Settings
 
 log = logging.getLogger("salama.app")
 routes = web.RouteTableDef()

@@ -9,14 +9,14 @@ from aiohttp import web
 if TYPE_CHECKING:
     import aiohttp
 
-    from bot.crypto import Vault
     from bot.gateway import Gateway
     from bot.locks import ConversationLocks, RedisConversationLocks
     from bot.metrics import Metrics
     from bot.outbox import OutboxSender
     from bot.rasa_client import RasaClient
-    from bot.settings import Settings
     from bot.store import Store
+    from core.crypto import Vault
+    from core.settings import Settings
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 STORE: web.AppKey[Store] = web.AppKey("store")

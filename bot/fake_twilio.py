@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--echo", action="store_true", help="print each message received")
     args = parser.parse_args()
-    from bot.settings import Settings
+    from core.settings import Settings
 
     settings = Settings.from_env()
     web.run_app(make_app(settings.twilio_auth_token, args.echo), host="127.0.0.1", port=args.port,

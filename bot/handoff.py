@@ -13,9 +13,9 @@ from aiohttp import web
 from bot.appkeys import GATEWAY, SETTINGS, STORE
 from bot.keywords import Keyword
 from bot.rasa_client import RasaUnavailable
-from bot.settings import Settings
 from bot.store import Conversation
 from core.contract import Handoff
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from bot.gateway.parts import Parts

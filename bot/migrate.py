@@ -29,8 +29,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import URL, Connection, make_url
 
-from bot.settings import ROOT
 from bot.store import MIGRATIONS, SchemaMismatch, make_engine, metadata
+from core.settings import ROOT
 
 BASELINE = "0001"  # the schema of the last version without migrations
 # Any fixed 64-bit number: every migrate step of every version takes the same one.

@@ -6,11 +6,11 @@ import logging
 import random
 import time
 
-from bot.crypto import Vault
 from bot.metrics import Metrics
-from bot.settings import Settings
 from bot.store import Store
 from bot.twilio_api import TwilioApi, TwilioRejected, TwilioRetryable
+from core.crypto import Vault
+from core.settings import Settings
 
 log = logging.getLogger("salama.outbox")
 MAX_ATTEMPTS = 8

@@ -14,10 +14,9 @@ from typing import Optional
 import sqlalchemy as sa
 from rasa.utils.endpoints import read_endpoint_config
 
-from bot.settings import ROOT, Settings
 from bot.store import Store
-from bot.tracker_store import (EncryptedSQLTrackerStore, purge_events, secure_delete, settings_from_env,
-                               tracker_db_url)
+from bot.tracker_store import EncryptedSQLTrackerStore, purge_events, secure_delete, settings_from_env, tracker_db_url
+from core.settings import ROOT, Settings
 
 SQL_TYPES = {"sql", f"{EncryptedSQLTrackerStore.__module__}.{EncryptedSQLTrackerStore.__name__}".lower()}
 MEMORY_TYPES = {"", "in_memory"}

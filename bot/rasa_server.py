@@ -1,4 +1,4 @@
-"""Runs Rasa's own CLI with every log record sanitised (bot.logsafe), its text-bearing
+"""Runs Rasa's own CLI with every log record sanitised (core.logsafe), its text-bearing
 structlog fields redacted, its log file rotated, and the performance fixes of bot.rasa_patches."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any, Optional
 import rasa.core.utils
 import rasa.utils.log_utils as log_utils
 
-from bot import logsafe, rasa_patches
+from bot import rasa_patches
+from core import logsafe
 
 
 def _rotating_file_logging(logger_obj: logging.Logger, log_file: Optional[str],

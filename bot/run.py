@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 from bot.console.accounts import MIN_PASSWORD
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 
 PY = sys.executable
 FAKE_TWILIO_PORT = 8099

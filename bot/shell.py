@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 import aiohttp
 from twilio.request_validator import RequestValidator
 
-from bot.settings import Settings
+from core.settings import Settings
 
 
 def sign(settings: Settings, path: str, params: dict[str, str]) -> str:

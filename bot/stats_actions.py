@@ -19,7 +19,7 @@ from typing import Any, Optional
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
-from bot.settings import ROOT
+from core.settings import ROOT
 from bot.stats import Stats
 
 log = logging.getLogger("salama.stats")
@@ -97,7 +97,7 @@ def install(counter: Optional[ActionStats] = None) -> Optional[ActionStats]:
     """Wrap ActionExecutor.run so that every action call is counted (idempotent). Without
     usable settings the action server runs uncounted rather than not at all."""
     if counter is None:
-        from bot.settings import SettingsError
+        from core.settings import SettingsError
         from bot.store import make_engine
         from bot.tracker_store import settings_from_env
 

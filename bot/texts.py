@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from actions.language import DEFAULT, VARIETIES
-from bot.settings import ROOT
+from core.settings import ROOT
 
 TEXTS_PATH = ROOT / "data" / "texts" / "gateway.yml"
 REQUIRED = (

@@ -4,7 +4,7 @@
 PostgreSQL) with three differences:
 
 - the `data` column (the event JSON: her text, entities, slots) is Fernet-encrypted with
-  the key bot.crypto.Vault derives from SALAMA_SECRET (old keys in SALAMA_OLD_SECRETS still
+  the key core.crypto.Vault derives from SALAMA_SECRET (old keys in SALAMA_OLD_SECRETS still
   decrypt); `intent_name` and `action_name`, clear copies of what is inside `data`, are not
   written;
 - a tracker saved with fewer events than are stored replaces them: her rows are deleted
@@ -30,9 +30,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import declarative_base
 
-from bot.crypto import Vault
-from bot.settings import ROOT, Settings
 from bot.store import sqlite_engine
+from core.crypto import Vault
+from core.settings import ROOT, Settings
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600

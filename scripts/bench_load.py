@@ -459,7 +459,7 @@ class Bench:
         from dataclasses import fields
 
         from bot.run import Child, children
-        from bot.settings import Settings
+        from core.settings import Settings
 
         env = dict(os.environ)
         # Nothing of the caller's configuration may point the stack at real services.

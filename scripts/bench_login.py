@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bot.run import Child, children, start, stop  # noqa: E402
-from bot.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 MODEL = ROOT / "models" / "salama.tar.gz"
 

@@ -15,7 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.settings import ROOT
+from core.settings import ROOT
 
 with warnings.catch_warnings():
     # Rasa always warns this on loading a domain, and filters it itself (rasa.utils.common).

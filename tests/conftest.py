@@ -24,10 +24,10 @@ from twilio.request_validator import RequestValidator
 
 from bot import fake_twilio
 from bot.app import init_app
-from bot.logsafe import configure_logging
 from bot.migrate import upgrade
 from bot.run import Child, children, start, stop
-from bot.settings import ROOT, Settings
+from core.logsafe import configure_logging
+from core.settings import ROOT, Settings
 
 MODEL = ROOT / "models" / "salama.tar.gz"
 POSTGRES_URL = "postgresql://root@127.0.0.1:5432/test"

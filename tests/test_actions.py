@@ -22,9 +22,9 @@ from actions.actions import (
     directory,
     gazetteer,
 )
-from core.directory.answer import choose
-from bot.settings import ROOT
 from core.contract import Forget, Handoff, Priority, instruction
+from core.directory.answer import choose
+from core.settings import ROOT
 from tests.actions_helpers import EXERCISED, Say, conversation, exercises, run_action
 
 VARIETIES = ("dar_ar", "dar_lat", "ar", "fr")

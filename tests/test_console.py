@@ -21,8 +21,8 @@ from bot.appkeys import GATEWAY, STORE
 from bot.console import accounts, cli, login
 from bot.console.canned import load_canned
 from bot.run import console_hint
-from bot.settings import ROOT
 from bot.store import Store, audit, counsellors, sessions
+from core.settings import ROOT
 from tests.conftest import Phone, sent_to
 
 PASSWORD = "correct horse battery staple"

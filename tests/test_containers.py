@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.settings import ROOT
+from core.settings import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from bot.appkeys import GATEWAY, STORE
-from bot.crypto import Vault
 from bot.store import Store
+from core.crypto import Vault
 from tests.conftest import Phone, make_settings
 
 NUMBERS = ("8350", "19", "177")
@@ -53,6 +53,7 @@ async def test_status_callback_is_signed_and_recorded(gateway_factory, twilio):
                              headers={"X-Twilio-Signature": phone.signature(params, "/twilio/status")})
     assert resp.status == 204
     import sqlalchemy as sa
+
     from bot.store import outbox
     with app[STORE].engine.connect() as conn:
         assert conn.execute(sa.select(outbox.c.delivery)).scalar() == "delivered"

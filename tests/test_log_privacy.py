@@ -14,9 +14,9 @@ from typing import Iterator
 import pytest
 from aiohttp import web
 
-from bot import logsafe
 from bot.appkeys import GATEWAY
 from bot.run import children, stop
+from core import logsafe
 from tests.conftest import MODEL, Phone, Stack, free_port, make_settings
 
 NUMBER = "whatsapp:+212661234567"

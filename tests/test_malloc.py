@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from bot import malloc
-from bot.settings import ROOT
+from core.settings import ROOT
 
 
 def test_the_environment_wins_over_the_arena_cap(monkeypatch) -> None:

@@ -15,8 +15,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bot.migrate import BASELINE, create_tracker_table, include_object, upgrade
-from bot.settings import ROOT
 from bot.store import SchemaMismatch, Store, metadata, schema_head
+from core.settings import ROOT
 from tests.conftest import empty_postgres_database, free_port
 
 KINDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

@@ -12,11 +12,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionNearestHelp
+from bot.formatting import SMS_MAX_SEGMENTS, sms_segments, split_message
 from core.directory import Directory
 from core.directory.answer import answer, choose, wants_migrant_help, word
 from core.directory.model import DISCONTINUED
 from core.places import Gazetteer
-from bot.formatting import SMS_MAX_SEGMENTS, sms_segments, split_message
 
 ROOT = Path(__file__).resolve().parent.parent
 RESEARCH_CSV = ROOT.parent / "shared" / "data" / "contacts" / "contact_points.csv"

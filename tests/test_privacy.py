@@ -25,12 +25,12 @@ from actions.language import VARIETIES
 from bot import purge
 from bot.appkeys import GATEWAY, STORE
 from bot.console.canned import CANNED_PATH, load_canned
-from bot.crypto import Vault
-from bot.settings import ROOT
 from bot.store import Store, audit, conversations, inbound, notes, outbox, transcript
 from bot.store import metadata as store_metadata
 from bot.texts import TEXTS_PATH
 from bot.tracker_store import EncryptedSQLTrackerStore, UnreadableEvent
+from core.crypto import Vault
+from core.settings import ROOT
 from tests.conftest import Phone, make_settings
 
 integration = pytest.mark.integration

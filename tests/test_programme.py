@@ -22,7 +22,7 @@ from bot import stats as stats_mod
 from bot.appkeys import GATEWAY, STORE
 from bot.console import accounts, aggregates, cli
 from bot.handoff import MOROCCO, notify_unclaimed
-from bot.settings import ROOT
+from core.settings import ROOT
 from bot.store import daily_counts
 from core.contract import instruction
 from bot.store import Store, audit

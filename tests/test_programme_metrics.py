@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import FAMILIES, Metrics
-from bot.settings import ROOT
+from core.settings import ROOT
 from tests.conftest import Phone
 
 DASHBOARD = ROOT / "docs" / "grafana-dashboard.json"

@@ -5,9 +5,9 @@ import copy
 
 import pytest
 from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
 
 from bot import rasa_patches
-from rasa.core.actions.action import RemoteAction
 
 VALID = [
     {"events": [], "responses": []},

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bot.settings import ROOT
+from core.settings import ROOT
 
 README = ROOT / "README.md"
 CI = ROOT / ".ci" / "run"

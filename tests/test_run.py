@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 from tests.conftest import MODEL, free_port
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import CONFIRMATION_FLOOR, ActionExtractTurnSlots, answer_unsure
 from bot.appkeys import GATEWAY, STORE
-from bot.settings import ROOT
 from bot.texts import Texts
+from core.settings import ROOT
 from tests.conftest import Phone
 
 VARIETIES = ("dar_ar", "dar_lat", "ar", "fr")

@@ -22,8 +22,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.appkeys import GATEWAY, STORE
 from bot.run import wait_healthy
-from bot.settings import ROOT, Settings
 from bot.store import inbound, schema_head
+from core.settings import ROOT, Settings
 from tests.conftest import MODEL, Phone, empty_postgres_database, free_port, twiml_messages
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

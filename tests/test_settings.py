@@ -3,8 +3,8 @@ import stat
 
 import pytest
 
-from bot.crypto import Vault
-from bot.settings import Settings, SettingsError
+from core.crypto import Vault
+from core.settings import Settings, SettingsError
 
 
 def test_twilio_mode_needs_a_token_unless_local(tmp_path):

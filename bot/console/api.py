@@ -12,12 +12,11 @@ from bot.appkeys import GATEWAY, LOCKS, METRICS, SETTINGS, STORE, VAULT
 from bot.console import accounts, login
 from bot.console.canned import load_canned
 from bot.console.live import HUB
-from bot.console.security import (ApiError, clear_session_cookie, current, json_body,
-                                  set_session_cookie)
-from bot.crypto import Vault
-from bot.settings import ROOT
+from bot.console.security import ApiError, clear_session_cookie, current, json_body, set_session_cookie
 from bot.stats import wait_bucket
 from bot.store import Conversation
+from core.crypto import Vault
+from core.settings import ROOT
 
 log = logging.getLogger("salama.console")
 routes = web.RouteTableDef()

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from actions.language import VARIETIES
-from bot.settings import ROOT
+from core.settings import ROOT
 
 CANNED_PATH = ROOT / "data" / "texts" / "canned.yml"
 LABEL_LANGUAGES = ("fr", "ar")

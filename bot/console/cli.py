@@ -8,8 +8,8 @@ import sys
 from typing import Optional, TextIO
 
 from bot.console import accounts
-from bot.settings import Settings, SettingsError
 from bot.store import Store
+from core.settings import Settings, SettingsError
 
 
 def read_password(stream: TextIO) -> str:

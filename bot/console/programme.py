@@ -16,7 +16,7 @@ from bot.appkeys import GATEWAY, STORE
 from bot.console import accounts, aggregates
 from bot.console.live import HUB
 from bot.console.security import ApiError, current, json_body
-from bot.settings import ROOT
+from core.settings import ROOT
 from bot.store.stats_store import read_counts
 
 log = logging.getLogger("salama.console")

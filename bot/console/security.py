@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.appkeys import SETTINGS, STORE
 from bot.console import accounts
 from bot.console.accounts import Session
-from bot.settings import Settings
+from core.settings import Settings
 
 COOKIE = "salama_console"
 COOKIE_PATH = "/console"

@@ -6,15 +6,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Optional
 
-from bot.crypto import Vault
 from bot.locks import ConversationLocks, RedisConversationLocks
 from bot.metrics import Metrics
 from bot.rasa_client import RasaClient
-from bot.settings import Settings
 from bot.stats import Stats
 from bot.store import Store
 from bot.texts import Texts
 from bot.twilio_api import TwilioApi
+from core.crypto import Vault
+from core.settings import Settings
 
 log = logging.getLogger("salama.gateway")
 

@@ -10,7 +10,7 @@ schema is at this version's revision, and offers, each from its own module:
 
 Methods are synchronous and short; async code calls them through `store.aio`, which runs
 each call in one of the store's own threads: `await store.aio.get_conversation(conv_id)`.
-Text and addresses are stored encrypted by the caller (bot.crypto.Vault): the store never
+Text and addresses are stored encrypted by the caller (core.crypto.Vault): the store never
 sees clear text it could leak. No module outside this package issues SQL on these tables.
 """
 from __future__ import annotations

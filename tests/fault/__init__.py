@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 from rasa_sdk import Action
 
-from bot.settings import ROOT
+from core.settings import ROOT
 
 
 def _raising(name: str) -> type:
