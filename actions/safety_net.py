@@ -11,6 +11,14 @@ import yaml
 from actions.textnorm import normalize
 
 PATTERNS_PATH = Path(__file__).resolve().parent.parent / "data" / "safety_net.yml"
+# `<<name>>` in a pattern stands for the fragment of that name (one list of spellings, many rules).
+_FRAGMENT = re.compile(r"<<(\w+)>>")
+
+
+def _fragment(path: Path, where: str, fragments: dict[str, str], name: str) -> str:
+    if name not in fragments:
+        raise ValueError(f"{path}: {where} uses unknown fragment <<{name}>>")
+    return fragments[name]
 
 
 @dataclass(frozen=True)
@@ -35,14 +43,18 @@ class SafetyNet:
     def load(cls, path: Path = PATTERNS_PATH) -> "SafetyNet":
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
-        rules = []
-        for variety, entries in data["patterns"].items():
-            for i, pattern in enumerate(entries):
-                try:
-                    rules.append(Rule(f"{variety}-{i + 1}", variety, re.compile(pattern)))
-                except re.error as exc:
-                    raise ValueError(f"{path}: bad pattern {variety}[{i}] {pattern!r}: {exc}") from None
-        exceptions = [re.compile(p) for p in data.get("exceptions", [])]
+        fragments = data.get("fragments") or {}
+
+        def compile_(where: str, pattern: str) -> re.Pattern:
+            expanded = _FRAGMENT.sub(lambda m: _fragment(path, where, fragments, m.group(1)), pattern)
+            try:
+                return re.compile(expanded)
+            except re.error as exc:
+                raise ValueError(f"{path}: bad pattern {where} {pattern!r}: {exc}") from None
+
+        rules = [Rule(f"{variety}-{i + 1}", variety, compile_(f"{variety}[{i}]", pattern))
+                 for variety, entries in data["patterns"].items() for i, pattern in enumerate(entries)]
+        exceptions = [compile_(f"exceptions[{i}]", p) for i, p in enumerate(data.get("exceptions") or [])]
         return cls(rules, exceptions)
 
     def match(self, text: str) -> Optional[str]:
