@@ -35,9 +35,11 @@ class SafetyNet:
     written in folded form: lower case, no accents, ا for أإآ, ه for ة, ي for ى.
     """
 
-    def __init__(self, rules: list[Rule], exceptions: list[re.Pattern]) -> None:
+    def __init__(self, rules: list[Rule], exceptions: list[re.Pattern],
+                 person: Optional[list[re.Pattern]] = None) -> None:
         self.rules = rules
         self.exceptions = exceptions
+        self.person = person or []
 
     @classmethod
     def load(cls, path: Path = PATTERNS_PATH) -> "SafetyNet":
@@ -55,7 +57,13 @@ class SafetyNet:
         rules = [Rule(f"{variety}-{i + 1}", variety, compile_(f"{variety}[{i}]", pattern))
                  for variety, entries in data["patterns"].items() for i, pattern in enumerate(entries)]
         exceptions = [compile_(f"exceptions[{i}]", p) for i, p in enumerate(data.get("exceptions") or [])]
-        return cls(rules, exceptions)
+        person = [compile_(f"person_affected[{i}]", p) for i, p in enumerate(data.get("person_affected") or [])]
+        return cls(rules, exceptions, person)
+
+    def affects_a_person(self, text: str) -> bool:
+        """Whether the text names a person affected (me, my husband, my daughter...)."""
+        folded = normalize(text)
+        return any(p.search(folded) for p in self.person)
 
     def match(self, text: str) -> Optional[str]:
         """The id of the first rule that fires, or None."""

@@ -41,13 +41,14 @@ def test_idioms_do_not_fire(net, text):
     "حبسني في البيت", "il m'a enfermée dans la chambre", "je suis séquestrée",
     # threat: he is coming, being followed, a weapon
     "rah jay l dar bach y9tel", "ja bach ydrebni", "راه جاي باش يضربني", "il arrive pour me frapper",
-    "chi wa7d tab3ni daba", "شي واحد تابعني دابا", "quelqu'un me suit maintenant", "il est en route j'ai peur",
+    "chi wa7d tab3ni daba", "3afak dghya rah tal3 lia", "راه طالع ليا بالموس", "شي واحد تابعني دابا", "quelqu'un me suit maintenant", "il est en route j'ai peur",
     "rah m3ah zerwata", "عندو مسدس", "il a sorti un pistolet",
     # call the police / gendarmerie
     "3ayt llbolis", "3ayto l police", "3eyto 3la jadarmiya", "عيط للبوليس", "عيطو على الجدارمية",
-    "اتصلوا بالشرطة", "appelez la police", "appelle les gendarmes",
+    "اتصلوا بالشرطة", "أرسلوا الشرطة إلى بيتي", "appelez la police", "appelle les gendarmes",
+    "envoyez la police chez moi", "ghadi y9telni ila mchit", "ghadi y9telni 😭",
     # "help!" in one word, repeated letters and punctuation
-    "3ta9!", "3TA99!!", "3te9", "a3ta9 a3ta9", "3tqouni 3tqouni", "3awnouni daba", "عتاق!", "عتاااق!!", "عتقووووني", "عاونوني!!",
+    "3ta9!", "3TA99!!", "3te9", "a3ta9 a3ta9", "3tqouni 3tqouni", "3awnouni daba", "ajiw dghya 3afakom", "أجيو دغيا", "تعالوا بسرعة", "venez vite svp", "عتاق!", "عتاااق!!", "عتقووووني", "عاونوني!!",
     "النجدة", "ساعدوني بسرعة", "à l'aide", "aidez-moi", "help me!", "au secours il me frappe",
     # hit on the head and fainted
     "drbni f rasi w ghbt", "ضربني فراسي وسخفت", "il m'a frappée à la tête et je me suis évanouie",
@@ -68,7 +69,9 @@ def test_new_danger_families_fire(net, text):
     "le prof va nous tuer avec ce controle", "كيتبعني فكاع الريزو", "je suis suivie par un médecin",
     "wach n3ayet l bolis?", "est-ce que je dois appeler la police", "نعيط للبوليس ولا لشي جمعية",
     "يحبسني في البيت ولا يسمح لي بالخروج", "il m'enferme a la maison", "kaysedd 3liya f dar",
-    "drbni lberd 🤧", "ضربني البرد", "help", "عندي امتحان غدا عاونيني", "شاركو الفيديو عاونوني",
+    "drbni lberd 🤧", "ضربني البرد", "venez vite voir le bébé marcher", "help", "عندي امتحان غدا عاونيني", "شاركو الفيديو عاونوني",
+    "mama ghadi t9telni ila 3rfat bli klit l7elwa hhhh", "إلا عرف بابا بالنقطة غادي يقتلني هههه",
+    "mon père va me tuer quand il verra ma note mdr", "الصداع يقتلني اليوم", "le crédit m'étrangle ce mois ci",
     "wach ila sedd 3liya f dar kay3tabar 3onf", "كيتبعوني ف الزنقة و كيقولو ليا كلام خايب", "أخي يضربني ويمنعني من الخروج",
 ])
 def test_same_words_in_ordinary_sentences_do_not_fire(net, text):
