@@ -85,3 +85,40 @@ def test_measure_only_sentences_are_never_copied_into_the_project() -> None:
     corpus = "\n".join(p.read_text(encoding="utf-8") for folder in ("data", "tests")
                        for p in (ROOT / folder).rglob("*") if p.is_file() and p.suffix in (".yml", ".csv"))
     assert sample and not [s for s in sample if s in corpus]
+
+
+def test_measurement_lists_are_never_trained_on() -> None:
+    """The everyday, hard-negative and distress lists stay apart from all of data/nlu, and
+    nothing added for issues 14/19 (generated, everyday, disclosures, coverage, DODa) copies
+    the held-out set. (An older overlap of the first data with heldout.yml is measured by
+    `make eval`, which also reports the held-out figures on unseen sentences only.)"""
+    import re
+
+    import yaml
+
+    from actions.textnorm import normalize
+
+    annotation = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+    added = ("everyday.yml", "disclosure.yml", "coverage.yml", "doda_everyday.yml")
+
+    def trained(paths: list[Path]) -> set[str]:
+        found = set()
+        for path in paths:
+            for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+                for line in (block.get("examples") or "").splitlines():
+                    if line.strip().startswith("- "):
+                        found.add(normalize(annotation.sub(r"\1", line.strip()[2:])))
+        return found
+
+    every = list((ROOT / "data" / "nlu").rglob("*.yml"))
+    new = trained([p for p in every if p.name in added or "augmented" in p.parts])
+    everything = trained(every)
+
+    def listed(name: str) -> list[str]:
+        return [normalize(t) for t in augment_nlu._texts(
+            yaml.safe_load((ROOT / "tests" / "nlu" / name).read_text(encoding="utf-8")))]
+
+    for name in ("everyday.yml", "hard_negatives.yml"):
+        assert not [t for t in listed(name) if t in everything], name
+    assert not [t for t in listed("distress.yml") if t in new]
+    assert not [t for t in listed("heldout.yml") if t in new]
