@@ -36,10 +36,11 @@ class SafetyNet:
     """
 
     def __init__(self, rules: list[Rule], exceptions: list[re.Pattern],
-                 person: Optional[list[re.Pattern]] = None) -> None:
+                 person: Optional[list[re.Pattern]] = None, ordinary: Optional[list[re.Pattern]] = None) -> None:
         self.rules = rules
         self.exceptions = exceptions
         self.person = person or []
+        self.ordinary = ordinary or []
 
     @classmethod
     def load(cls, path: Path = PATTERNS_PATH) -> "SafetyNet":
@@ -58,12 +59,18 @@ class SafetyNet:
                  for variety, entries in data["patterns"].items() for i, pattern in enumerate(entries)]
         exceptions = [compile_(f"exceptions[{i}]", p) for i, p in enumerate(data.get("exceptions") or [])]
         person = [compile_(f"person_affected[{i}]", p) for i, p in enumerate(data.get("person_affected") or [])]
-        return cls(rules, exceptions, person)
+        ordinary = [compile_(f"ordinary[{i}]", p) for i, p in enumerate(data.get("ordinary") or [])]
+        return cls(rules, exceptions, person, ordinary)
 
     def affects_a_person(self, text: str) -> bool:
         """Whether the text names a person affected (me, my husband, my daughter...)."""
         folded = normalize(text)
         return any(p.search(folded) for p in self.person)
+
+    def is_ordinary(self, text: str) -> bool:
+        """Whether violent words are used the ordinary way (the sun hit me, laughter)."""
+        folded = normalize(text)
+        return any(p.search(folded) for p in self.ordinary)
 
     def match(self, text: str) -> Optional[str]:
         """The id of the first rule that fires, or None."""

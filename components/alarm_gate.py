@@ -20,7 +20,9 @@ RECORDED = 5
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class AlarmGate(GraphComponent):
     """Runs right after the classifier. An alarm the classifier predicts on its own stands
-    only if its confidence reaches `threshold` and, with `person_signal`, the message names
+    only if its confidence reaches `threshold`, the message does not use violent words the
+    ordinary way (`ordinary` in data/safety_net.yml: the sun or the cold "hitting", hitting
+    or killing said with laughter) and, with `person_signal`, the message names
     a person affected (me, my husband, my daughter: data/safety_net.yml `person_affected`);
     otherwise the message becomes `nlu_fallback`, whose reply carries the emergency line.
     The safety net runs after this gate, so a danger pattern is an emergency whatever the
@@ -44,7 +46,7 @@ class AlarmGate(GraphComponent):
 
     def allows(self, text: str, confidence: float) -> bool:
         """Whether an alarm the classifier predicted with `confidence` stands."""
-        if confidence < self._threshold:
+        if confidence < self._threshold or self._net.is_ordinary(text):
             return False
         return not self._person_signal or self._net.affects_a_person(text)
 

@@ -261,7 +261,7 @@ def settings_table(parses: Parses, net: SafetyNet, rows: list[tuple[str, str, st
                    sets: dict[str, list[str]]) -> None:
     """Recall against false alarms for each emergency-layer setting, simulated from the
     classifier's recorded ranking (components/alarm_gate.py) without retraining."""
-    def decide(text: str, threshold: Optional[float], person: bool) -> str:
+    def decide(text: str, threshold: Optional[float], person: bool, ordinary: bool = False) -> str:
         parsed = parses.cache[text]
         if parsed.get("safety_net"):
             return "emergency"
@@ -272,11 +272,14 @@ def settings_table(parses: Parses, net: SafetyNet, rows: list[tuple[str, str, st
             return FALLBACK
         if person and not net.affects_a_person(text):
             return FALLBACK
+        if ordinary and net.is_ordinary(text):
+            return FALLBACK
         return top["name"]
 
-    options: list[tuple[str, Optional[float], bool]] = [("net only (classifier never alarms)", None, False)]
-    options += [(f"classifier >= {t:.2f}", t, False) for t in (0.0, 0.3, 0.4, 0.5, 0.6)]
-    options += [(f"classifier >= {t:.2f} + person", t, True) for t in (0.0, 0.4)]
+    options: list[tuple[str, Optional[float], bool, bool]] = [("net only (classifier never alarms)", None, False, False)]
+    options += [(f"classifier >= {t:.2f}", t, False, False) for t in (0.0, 0.3, 0.4, 0.5, 0.6)]
+    options += [(f"classifier >= {t:.2f} + person", t, True, False) for t in (0.0, 0.4)]
+    options += [("classifier >= 0.50 + ordinary (deployed)", 0.5, False, True)]
     emergencies = [t for _, i, t in rows if i == "emergency"]
     disclosures = [t for _, i, t in rows if i == "report_violence"]
     distress = [t for _, _, t in distress_texts()]
@@ -287,16 +290,16 @@ def settings_table(parses: Parses, net: SafetyNet, rows: list[tuple[str, str, st
     columns += [(name.split()[-1], texts, "fa") for name, texts in sets.items() if name.startswith("dailyquestions")]
     print("\nemergency layer: recall (held-out emergency, held-out disclosure, distress list) "
           "against false alarms, per setting:")
-    print(f"  {'setting':<36}" + "".join(f"{c:>10}" for c, _, _ in columns))
-    for label, threshold, person in options:
+    print(f"  {'setting':<42}" + "".join(f"{c:>10}" for c, _, _ in columns))
+    for label, threshold, person, ordinary in options:
         cells = []
         for _, texts, kind in columns:
             if kind == "emergency":
-                share = sum(decide(t, threshold, person) == "emergency" for t in texts) / len(texts)
+                share = sum(decide(t, threshold, person, ordinary) == "emergency" for t in texts) / len(texts)
             else:
-                share = sum(decide(t, threshold, person) in ALARMS for t in texts) / len(texts)
+                share = sum(decide(t, threshold, person, ordinary) in ALARMS for t in texts) / len(texts)
             cells.append(f"{share:>10.1%}")
-        print(f"  {label:<36}" + "".join(cells))
+        print(f"  {label:<42}" + "".join(cells))
 
 
 def net_false_alarms() -> None:

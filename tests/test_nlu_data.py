@@ -63,6 +63,7 @@ def test_alarm_gate_threshold_and_person_signal() -> None:
     assert not gate.allows("rajli kaydrebni", 0.4)
     assert not gate.allows("الرجا قتلات الوداد", 0.9)
     assert AlarmGate(AlarmGate.get_default_config(), net).allows("الرجا قتلات الوداد", 0.3)
+    assert not AlarmGate(AlarmGate.get_default_config(), net).allows("ضربني البرد", 0.9)
 
 
 def test_doda_files_carry_the_attribution() -> None:

@@ -90,3 +90,13 @@ def test_a_broken_pattern_names_the_file(tmp_path):
     bad.write_text("patterns:\n  fr:\n    - '(unclosed'\n", encoding="utf-8")
     with pytest.raises(ValueError, match="net.yml"):
         SafetyNet.load(bad)
+
+
+@pytest.mark.parametrize("text,ordinary", [
+    ("drbatni chems f lb7ar", True), ("ضربني البرد", True), ("une insolation, un coup de soleil", True),
+    ("le petit m'a tapée avec sa peluche mdr", True), ("ختي غادي تقتلني هههه", True),
+    ("rajli kaydrebni", False), ("ضربني راجلي البارح", False), ("il me frappe quand il boit", False),
+    ("drbni w ana 7amla", False),
+])
+def test_ordinary_uses_of_violent_words(net, text, ordinary):
+    assert net.is_ordinary(text) is ordinary, text
