@@ -14,7 +14,7 @@ export SALAMA_LOCAL_MODE ?= $(if $(TWILIO_AUTH_TOKEN),0,1)
 TRAINING_INPUTS := $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
 	config.yml domain.yml $(wildcard components/*.py)
 
-.PHONY: help install services train migrate run run-scaled shell counsellor supervisor test test-fast validate eval bench purge clean
+.PHONY: help install services augment train migrate run run-scaled shell counsellor supervisor test test-fast validate eval bench purge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 14
@@ -28,6 +28,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed ## create .venv with every pinned dependency (fast when done)
+
+augment: install ## respell data/nlu into data/nlu/augmented/ (commit the output; a test checks it)
+	$(PY) scripts/augment_nlu.py
 
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	$(RASA) train --data data/nlu data/rules data/stories --config config.yml --domain domain.yml \
