@@ -13,7 +13,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from actions.textnorm import normalize
+from core.textnorm import normalize
 
 FALLBACK = "nlu_fallback"
 VOCABULARY_FILE = "vocabulary.json"

@@ -27,7 +27,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from actions.textnorm import normalize  # noqa: E402
+from core.textnorm import normalize  # noqa: E402
 
 NLU = ROOT / "data" / "nlu"
 DOMAIN = ROOT / "domain.yml"

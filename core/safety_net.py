@@ -8,7 +8,7 @@ from typing import Optional
 
 import yaml
 
-from actions.textnorm import normalize
+from core.textnorm import normalize
 
 PATTERNS_PATH = Path(__file__).resolve().parent.parent / "data" / "safety_net.yml"
 # `<<name>>` in a pattern stands for the fragment of that name (one list of spellings, many rules).

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from actions.textnorm import fold_arabic, fold_latin
+from core.textnorm import fold_arabic, fold_latin
 
 VARIETIES = ("dar_ar", "dar_lat", "ar", "fr")
 DEFAULT = "dar_ar"
