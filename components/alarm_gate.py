@@ -41,7 +41,7 @@ class AlarmGate(GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "AlarmGate":
+               execution_context: ExecutionContext) -> AlarmGate:
         return cls(config, SafetyNet.load())
 
     def allows(self, text: str, confidence: float) -> bool:

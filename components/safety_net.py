@@ -27,7 +27,7 @@ class EmergencySafetyNet(GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "EmergencySafetyNet":
+               execution_context: ExecutionContext) -> EmergencySafetyNet:
         return cls(SafetyNet.load())
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -57,12 +57,12 @@ class UnknownWordsGuard(GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "UnknownWordsGuard":
+               execution_context: ExecutionContext) -> UnknownWordsGuard:
         return cls(model_storage, resource)
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "UnknownWordsGuard":
+             execution_context: ExecutionContext, **kwargs: Any) -> UnknownWordsGuard:
         try:
             with model_storage.read_from(resource) as directory:
                 known = set(json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8")))

@@ -16,60 +16,22 @@ _WORD = re.compile(r"[\w']+", re.UNICODE)
 # Words that mark Darija or MSA in Arabic script (folded: ة->ه, أ->ا, ى->ي).
 _DARIJA_AR = set(
     fold_arabic(w)
-    for w in """
-    ديال ديالي ديالك ديالو واش فين كيفاش علاش شنو شنا اشنو اش بغيت بغيتي بغا كنبغي دابا
-    راجلي راجل مرتي حتى شي بزاف غادي غانمشي غنمشي ماشي ماعرفتش معرفتش عافاك هادشي هاد
-    هادي هداك ديك داك كيضربني كيضربني كيسبني كايضربني تيضربني خويا ختي بابا ماما
-    مزيان واخا صافي راه راني راك راكي كاين كاينه كاينين مكاينش والو بلا بحال نمشي
-    نهضر هضر مسح امسح كلشي كولشي ليا ليك ليه عندي عندو خاصني خصني باغي باغيه قلبي
-    ضربني سبني طردني عتقوني عتقني فلوسي دروك دغيا بسرعه شحال فوقاش منين حيت حيث
-    نتا نتي نتوما حنا هوما لا لالا ايه اه ايوا يالاه مابقيتش بقيت ولا كنخاف خايفه
-    """.split()
+    for w in ["ديال", "ديالي", "ديالك", "ديالو", "واش", "فين", "كيفاش", "علاش", "شنو", "شنا", "اشنو", "اش", "بغيت", "بغيتي", "بغا", "كنبغي", "دابا", "راجلي", "راجل", "مرتي", "حتى", "شي", "بزاف", "غادي", "غانمشي", "غنمشي", "ماشي", "ماعرفتش", "معرفتش", "عافاك", "هادشي", "هاد", "هادي", "هداك", "ديك", "داك", "كيضربني", "كيضربني", "كيسبني", "كايضربني", "تيضربني", "خويا", "ختي", "بابا", "ماما", "مزيان", "واخا", "صافي", "راه", "راني", "راك", "راكي", "كاين", "كاينه", "كاينين", "مكاينش", "والو", "بلا", "بحال", "نمشي", "نهضر", "هضر", "مسح", "امسح", "كلشي", "كولشي", "ليا", "ليك", "ليه", "عندي", "عندو", "خاصني", "خصني", "باغي", "باغيه", "قلبي", "ضربني", "سبني", "طردني", "عتقوني", "عتقني", "فلوسي", "دروك", "دغيا", "بسرعه", "شحال", "فوقاش", "منين", "حيت", "حيث", "نتا", "نتي", "نتوما", "حنا", "هوما", "لا", "لالا", "ايه", "اه", "ايوا", "يالاه", "مابقيتش", "بقيت", "ولا", "كنخاف", "خايفه"]
 )
 _MSA = set(
     fold_arabic(w)
-    for w in """
-    أريد اريد ماذا لماذا كيف أين اين هل الذي التي زوجي يضربني يشتمني أستطيع استطيع
-    لا أعرف أعرف أحتاج احتاج يمكنني يمكن أرجو ارجو من فضلك مساعدة المساعدة أخاف اخاف
-    إنه انه لقد قد سوف ليس لست أنا أنت نحن هذا هذه ذلك تلك عندما الآن الان حيث إلى الى
-    منزل المنزل البيت أذهب اذهب أتحدث اتحدث مستشارة جزيلا
-    """.split()
+    for w in ["أريد", "اريد", "ماذا", "لماذا", "كيف", "أين", "اين", "هل", "الذي", "التي", "زوجي", "يضربني", "يشتمني", "أستطيع", "استطيع", "لا", "أعرف", "أعرف", "أحتاج", "احتاج", "يمكنني", "يمكن", "أرجو", "ارجو", "من", "فضلك", "مساعدة", "المساعدة", "أخاف", "اخاف", "إنه", "انه", "لقد", "قد", "سوف", "ليس", "لست", "أنا", "أنت", "نحن", "هذا", "هذه", "ذلك", "تلك", "عندما", "الآن", "الان", "حيث", "إلى", "الى", "منزل", "المنزل", "البيت", "أذهب", "اذهب", "أتحدث", "اتحدث", "مستشارة", "جزيلا"]
 ) - _DARIJA_AR
 
 _DARIJA_LAT = set(
-    """
-    wach wax wash was fin fen feen kifach kifash kifax 3lach 3lash chno chnou achno ach
-    bghit bghyt bghina bghiti dyal dial dyali dyalek diali dyalo daba dba drk drwk rajli rajel
-    zawji mrati bzaf bzzaf ghadi ghad ghadya machi mchi mashi ma3reftch ma3rftch 3afak 3fak
-    3afakom hadchi had hadi hadak dik dak kaydrebni kaydrbni kidrbni kaysebni tayderbni
-    khoya khti baba mama mzyan mzian wakha safi rah rani rak raki kayn kayen kain kaina
-    makaynch walo bla b7al nmchi nhder nhdar mse7 ms7 kolchi koulchi liya lik lih 3ndi
-    3andi 3ndo khasni khassni baghi bghiti 9albi drebni drbni sebni tradni 3te9ni 3tqni
-    flousi fin drouk daba deghya bsr3a ch7al fو9ach mnin 7it nta nti ntoma 7na homa
-    la lla iyeh ih ewa ywa yallah mab9itch b9it wla kankhaf khayfa chokran choukran
-    xokran shokran lah ykhlik baraka slm salam salamo 3likom mar7ba labas bikhir hamdolah
-    ana m3a m3ak wlad weldi bent bnti kayhdedni ghay9telni y9telni 9telni khayef
-    nta3 ta3 chi shi sh7al fach mnin 3la 7ta 3ad tal ghir ghi hna tma
-    """.split()
+    ["wach", "wax", "wash", "was", "fin", "fen", "feen", "kifach", "kifash", "kifax", "3lach", "3lash", "chno", "chnou", "achno", "ach", "bghit", "bghyt", "bghina", "bghiti", "dyal", "dial", "dyali", "dyalek", "diali", "dyalo", "daba", "dba", "drk", "drwk", "rajli", "rajel", "zawji", "mrati", "bzaf", "bzzaf", "ghadi", "ghad", "ghadya", "machi", "mchi", "mashi", "ma3reftch", "ma3rftch", "3afak", "3fak", "3afakom", "hadchi", "had", "hadi", "hadak", "dik", "dak", "kaydrebni", "kaydrbni", "kidrbni", "kaysebni", "tayderbni", "khoya", "khti", "baba", "mama", "mzyan", "mzian", "wakha", "safi", "rah", "rani", "rak", "raki", "kayn", "kayen", "kain", "kaina", "makaynch", "walo", "bla", "b7al", "nmchi", "nhder", "nhdar", "mse7", "ms7", "kolchi", "koulchi", "liya", "lik", "lih", "3ndi", "3andi", "3ndo", "khasni", "khassni", "baghi", "bghiti", "9albi", "drebni", "drbni", "sebni", "tradni", "3te9ni", "3tqni", "flousi", "fin", "drouk", "daba", "deghya", "bsr3a", "ch7al", "fو9ach", "mnin", "7it", "nta", "nti", "ntoma", "7na", "homa", "la", "lla", "iyeh", "ih", "ewa", "ywa", "yallah", "mab9itch", "b9it", "wla", "kankhaf", "khayfa", "chokran", "choukran", "xokran", "shokran", "lah", "ykhlik", "baraka", "slm", "salam", "salamo", "3likom", "mar7ba", "labas", "bikhir", "hamdolah", "ana", "m3a", "m3ak", "wlad", "weldi", "bent", "bnti", "kayhdedni", "ghay9telni", "y9telni", "9telni", "khayef", "nta3", "ta3", "chi", "shi", "sh7al", "fach", "mnin", "3la", "7ta", "3ad", "tal", "ghir", "ghi", "hna", "tma"]
 )
 _FRENCH = set(
-    """
-    je j jsuis jsp suis es est sommes êtes sont mon ma mes ton ta tes son sa ses
-    le la les un une des du de au aux et ou où mais donc car ne pas plus rien
-    moi toi lui elle nous vous ils elles qui que quoi quand comment pourquoi
-    mari femme enfants enfant maison frappe frapper battre bat violence violences
-    aide aidez aider besoin veux voudrais peux pouvez faire fait dois parler
-    bonjour bonsoir salut svp stp s'il plait merci beaucoup oui non d'accord
-    avec sans pour dans sur chez centre police plainte droits peur j'ai j'habite
-    c'est qu'il qu'elle n'ai n'est il va me m'a t'es ai avez avoir être quelqu'un
-    """.split()
+    ["je", "j", "jsuis", "jsp", "suis", "es", "est", "sommes", "êtes", "sont", "mon", "ma", "mes", "ton", "ta", "tes", "son", "sa", "ses", "le", "la", "les", "un", "une", "des", "du", "de", "au", "aux", "et", "ou", "où", "mais", "donc", "car", "ne", "pas", "plus", "rien", "moi", "toi", "lui", "elle", "nous", "vous", "ils", "elles", "qui", "que", "quoi", "quand", "comment", "pourquoi", "mari", "femme", "enfants", "enfant", "maison", "frappe", "frapper", "battre", "bat", "violence", "violences", "aide", "aidez", "aider", "besoin", "veux", "voudrais", "peux", "pouvez", "faire", "fait", "dois", "parler", "bonjour", "bonsoir", "salut", "svp", "stp", "s'il", "plait", "merci", "beaucoup", "oui", "non", "d'accord", "avec", "sans", "pour", "dans", "sur", "chez", "centre", "police", "plainte", "droits", "peur", "j'ai", "j'habite", "c'est", "qu'il", "qu'elle", "n'ai", "n'est", "il", "va", "me", "m'a", "t'es", "ai", "avez", "avoir", "être", "quelqu'un"]
 )
 # One short word or a reaction must not flip the language of the conversation.
 _NEUTRAL = set(
-    """
-    ok okay oki okk 👍 merci thanks thx mrc chokran choukran shukran شكرا oui non ah la
-    wakha واخا yes no bot robot روبو
-    """.split()
+    ["ok", "okay", "oki", "okk", "👍", "merci", "thanks", "thx", "mrc", "chokran", "choukran", "shukran", "شكرا", "oui", "non", "ah", "la", "wakha", "واخا", "yes", "no", "bot", "robot", "روبو"]
 )
 
 # Explicit requests to switch ("en français", "b darija", "بالعربية").
@@ -131,7 +93,7 @@ def detect(text: str, previous: Optional[str] = None) -> str:
     if previous in VARIETIES and (not tokens or all(t in _NEUTRAL or t.isdigit() for t in tokens)):
         return previous
     scores = _scores(text)
-    best = max(scores, key=scores.get)
+    best = max(scores, key=lambda variety: scores[variety])
     if scores[best] == 0:
         return previous if previous in VARIETIES else DEFAULT
     if previous in VARIETIES and len(tokens) <= 2:

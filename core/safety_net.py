@@ -43,7 +43,7 @@ class SafetyNet:
         self.ordinary = ordinary or []
 
     @classmethod
-    def load(cls, path: Path = PATTERNS_PATH) -> "SafetyNet":
+    def load(cls, path: Path = PATTERNS_PATH) -> SafetyNet:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
         fragments = data.get("fragments") or {}
