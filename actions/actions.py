@@ -9,11 +9,11 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import language
+from core import language
+from core.contract import Forget, Handoff, Priority
 from core.directory import Directory
 from core.directory.answer import answer, choose, wants_migrant_help
 from core.places import Gazetteer, Place
-from core.contract import Forget, Handoff, Priority
 
 # Intents that, while the place form asks for her town, mean something else than a place.
 NOT_A_PLACE = {

@@ -10,7 +10,6 @@ from typing import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from actions.safety_net import SafetyNet
 from bot import console, handoff, malloc, webhook
 from bot.appkeys import GATEWAY, HTTP, LOCKS, METRICS, OUTBOX, RASA, SETTINGS, STORE, VAULT
 from bot.gateway import Gateway
@@ -23,6 +22,7 @@ from bot.store import Store
 from bot.texts import Texts
 from bot.twilio_api import TwilioApi
 from core.logsafe import configure_logging
+from core.safety_net import SafetyNet
 from core.settings import Settings
 
 log = logging.getLogger("salama.app")

@@ -62,7 +62,7 @@ def _file_lock(url: URL) -> Iterator[None]:
         yield
 
 
-def include_object(obj: Any, name: str, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(obj: Any, name: Optional[str], type_: Any, reflected: bool, compare_to: Any) -> bool:
     """Alembic compares only the store's tables: others may share the database (Rasa's
     `events` on PostgreSQL) and are not the gateway's to migrate."""
     return type_ != "table" or name in metadata.tables

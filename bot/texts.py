@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from actions.language import DEFAULT, VARIETIES
+from core.language import DEFAULT, VARIETIES
 from core.settings import ROOT
 
 TEXTS_PATH = ROOT / "data" / "texts" / "gateway.yml"

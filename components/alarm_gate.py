@@ -10,7 +10,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.safety_net import SafetyNet
+from core.safety_net import SafetyNet
 
 ALARMS = ("emergency", "report_violence")
 FALLBACK = "nlu_fallback"
@@ -41,7 +41,7 @@ class AlarmGate(GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "AlarmGate":
+               execution_context: ExecutionContext) -> AlarmGate:
         return cls(config, SafetyNet.load())
 
     def allows(self, text: str, confidence: float) -> bool:

@@ -10,7 +10,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.safety_net import SafetyNet
+from core.safety_net import SafetyNet
 
 EMERGENCY = "emergency"
 
@@ -27,7 +27,7 @@ class EmergencySafetyNet(GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "EmergencySafetyNet":
+               execution_context: ExecutionContext) -> EmergencySafetyNet:
         return cls(SafetyNet.load())
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -13,7 +13,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from actions.textnorm import normalize
+from core.textnorm import normalize
 
 FALLBACK = "nlu_fallback"
 VOCABULARY_FILE = "vocabulary.json"
@@ -57,12 +57,12 @@ class UnknownWordsGuard(GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "UnknownWordsGuard":
+               execution_context: ExecutionContext) -> UnknownWordsGuard:
         return cls(model_storage, resource)
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "UnknownWordsGuard":
+             execution_context: ExecutionContext, **kwargs: Any) -> UnknownWordsGuard:
         try:
             with model_storage.read_from(resource) as directory:
                 known = set(json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8")))

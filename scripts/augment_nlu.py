@@ -27,7 +27,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from actions.textnorm import normalize  # noqa: E402
+from core.textnorm import normalize  # noqa: E402
 
 NLU = ROOT / "data" / "nlu"
 DOMAIN = ROOT / "domain.yml"
@@ -61,7 +61,7 @@ def _sub_chars(pairs: list[tuple[str, list[str]]], share: float = 0.6) -> Rule:
     """Respell letter groups (each occurrence with probability `share`)."""
     def rule(text: str, rng: random.Random) -> str:
         for old, news in pairs:
-            text = re.sub(old, lambda m: rng.choice(news) if rng.random() < share else m.group(0), text)
+            text = re.sub(old, lambda m, news=news: rng.choice(news) if rng.random() < share else m.group(0), text)
         return text
     return rule
 

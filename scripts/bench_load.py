@@ -188,12 +188,13 @@ def client_main(config_path: str) -> int:
 
 
 async def run_phase(cfg: dict[str, Any]) -> dict[str, Any]:
-    import aiohttp
-    import yaml
     from xml.etree import ElementTree
 
-    from actions.language import detect
+    import aiohttp
+    import yaml
     from twilio.request_validator import RequestValidator
+
+    from core.language import detect
 
     kind, rate, duration = cfg["kind"], float(cfg["rate"]), float(cfg["duration"])
     n_total = max(1, int(round(rate * duration)))
@@ -671,7 +672,7 @@ class Bench:
         import aiohttp
         from twilio.request_validator import RequestValidator
 
-        from actions.language import detect
+        from core.language import detect
 
         self.phase_no += 1
         warm = 20

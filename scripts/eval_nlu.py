@@ -39,8 +39,8 @@ import rasa.utils.log_utils  # noqa: E402
 # Rasa logs parsed text at debug level: keep its structured logs at WARNING.
 rasa.utils.log_utils.configure_structlog(logging.WARNING)
 
-from actions.safety_net import SafetyNet  # noqa: E402
-from actions.textnorm import normalize  # noqa: E402
+from core.safety_net import SafetyNet  # noqa: E402
+from core.textnorm import normalize  # noqa: E402
 from scripts.perturb_text import perturb  # noqa: E402
 
 NLU_TESTS = ROOT / "tests" / "nlu"

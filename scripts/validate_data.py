@@ -218,7 +218,7 @@ def check_towns(report: Report, path: Path, provinces: dict[str, tuple[int, dict
 
 
 def check_seat_towns(report: Report, path: Path, provinces: dict, towns: dict) -> None:
-    for code, (line, row) in provinces.items():
+    for _code, (line, row) in provinces.items():
         seat = row["seat_town"]
         if not seat:
             continue
@@ -324,7 +324,7 @@ def check_aliases(report: Report, path: Path, known: set[str], words: dict, offi
 
 def _related(a: str, b: str) -> bool:
     """Town/province/region keys that may share a name (Tétouan the town and the province)."""
-    return True if "." in a or "." in b or a in REGION_SLUGS or b in REGION_SLUGS else False
+    return "." in a or "." in b or a in REGION_SLUGS or b in REGION_SLUGS
 
 
 def check_weak_aliases(report: Report, path: Path, words: dict, all_aliases: set[str]) -> None:
@@ -364,7 +364,7 @@ def check_services(report: Report, path: Path, towns: dict, regions: dict[str, d
         values = {k: _scalar(v) for k, v in nodes.items()}
         start = _line(entry)
 
-        def err(field: str, message: str) -> None:
+        def err(field: str, message: str, lines: dict = lines, start: int = start) -> None:
             report.error(path, lines.get(field, start), message)
 
         for field in REQUIRED_FIELDS:

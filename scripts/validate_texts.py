@@ -12,8 +12,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.safety_net import SafetyNet  # noqa: E402
 from bot.formatting import split_message  # noqa: E402
+from core.safety_net import SafetyNet  # noqa: E402
 
 VARIETIES = {"dar_ar", "dar_lat", "ar", "fr"}
 # Every number of three digits or more that a text may contain: the sourced lines (8350, 112,

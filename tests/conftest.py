@@ -208,7 +208,7 @@ class Stack:
                         break
                 except (URLError, OSError):
                     if time.time() > deadline:
-                        raise RuntimeError(f"{url} did not come up")
+                        raise RuntimeError(f"{url} did not come up") from None
                     time.sleep(0.5)
         # The server answers before the model is loaded: wait for a real parse.
         while time.time() < deadline:

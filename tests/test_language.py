@@ -1,7 +1,7 @@
 """Variety detection: script, Darija markers, stickiness, explicit switches."""
 import pytest
 
-from actions.language import detect, requested_variety
+from core.language import detect, requested_variety
 
 
 @pytest.mark.parametrize("text, expected", [

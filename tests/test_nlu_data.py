@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from actions.safety_net import SafetyNet
 from components.alarm_gate import AlarmGate
 from components.unknown_words import UnknownWordsGuard, skeleton, words
+from core.safety_net import SafetyNet
 from scripts import augment_nlu, build_doda
 from scripts.perturb_text import perturb
 
@@ -97,7 +97,7 @@ def test_measurement_lists_are_never_trained_on() -> None:
 
     import yaml
 
-    from actions.textnorm import normalize
+    from core.textnorm import normalize
 
     annotation = re.compile(r"\[([^\]]+)\]\([^)]+\)")
     added = ("everyday.yml", "disclosure.yml", "coverage.yml", "doda_everyday.yml")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.textnorm import fold_latin
+from core.textnorm import fold_latin
 from scripts.perturb_text import perturb
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore")]

@@ -21,7 +21,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.language import VARIETIES
 from bot import purge
 from bot.appkeys import GATEWAY, STORE
 from bot.console.canned import CANNED_PATH, load_canned
@@ -30,6 +29,7 @@ from bot.store import metadata as store_metadata
 from bot.texts import TEXTS_PATH
 from bot.tracker_store import EncryptedSQLTrackerStore, UnreadableEvent
 from core.crypto import Vault
+from core.language import VARIETIES
 from core.settings import ROOT
 from tests.conftest import Phone, make_settings
 

@@ -1,7 +1,7 @@
 """The emergency safety net: fires on danger in four varieties, not on idioms."""
 import pytest
 
-from actions.safety_net import SafetyNet
+from core.safety_net import SafetyNet
 
 
 @pytest.fixture(scope="module")

@@ -223,7 +223,7 @@ async def test_postgres_restart_is_visible_and_no_message_goes_unanswered(gatewa
     health: list[int] = []
 
     async def traffic() -> None:
-        for round_ in range(8):
+        for _ in range(8):
             replies = await asyncio.gather(*(p.send("salam") for p in phones))
             answers.extend(replies)
             health.append((await client_a.get("/healthz")).status)

@@ -133,7 +133,7 @@ def test_missing_field_is_reported_at_its_entry(copy):
 
 def test_invalid_yaml_is_reported(copy):
     path = copy / "data" / "services.yml"
-    line = edit(path, "- id: efm-tanger\n", "- id: [efm-tanger\n")
+    edit(path, "- id: efm-tanger\n", "- id: [efm-tanger\n")
     out = validate(copy)
     assert out.returncode == 1
     assert f"{path}:" in out.stdout and "invalid YAML" in out.stdout

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from actions.language import VARIETIES
+from core.language import VARIETIES
 from core.settings import ROOT
 
 CANNED_PATH = ROOT / "data" / "texts" / "canned.yml"

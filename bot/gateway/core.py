@@ -7,8 +7,6 @@ import logging
 import time
 from typing import Awaitable, Callable, Optional
 
-from actions.language import detect
-from actions.safety_net import SafetyNet
 from bot.gateway.delivery import Delivery
 from bot.gateway.erasure import Erasure
 from bot.gateway.keyword_step import KeywordStep
@@ -18,6 +16,8 @@ from bot.gateway.ratelimit import RateLimiter
 from bot.handoff import Handoffs
 from bot.inbound import Inbound
 from bot.keywords import Keyword, keyword, word_of
+from core.language import detect
+from core.safety_net import SafetyNet
 
 log = logging.getLogger("salama.gateway")
 # Keywords whose message is not kept in the transcript (START only when she had opted out).

@@ -6,10 +6,10 @@ import json
 import logging
 from typing import Optional
 
-from actions.language import detect
 from bot.formatting import split_message
 from bot.gateway.parts import Parts, Turn
 from bot.inbound import Inbound
+from core.language import detect
 
 log = logging.getLogger("salama.gateway")
 _SEP = "\x1e"  # between the messages of one stored answer

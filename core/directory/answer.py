@@ -52,7 +52,7 @@ def _table(path: Path) -> dict:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
-def word(key: str, variety: Optional[str], path: Path = WORDS_PATH, **values: object) -> str:
+def word(key: str, variety: Optional[str], path: Path = WORDS_PATH, /, **values: object) -> str:
     table = _table(path)[key]
     return table.get(variety or "dar_ar", table["dar_ar"]).format(**values)
 

@@ -73,7 +73,7 @@ def format_report(cov: Coverage, gaz: Gazetteer) -> str:
     lines.append(f"{'region':<28}{'towns':>6}{'any <=25':>10}{'any <=50':>10}{'assoc. <=50':>13}{'median km':>11}")
     for region, row in cov.regions.items():
         name = gaz.places[region].name_fr if region in gaz.places else region
-        median = f"{row['median']:.0f}" if row["median"] != float("inf") else "-"
+        shown = f"{row['median']:.0f}" if row["median"] != float("inf") else "-"
         lines.append(f"{name[:27]:<28}{row['towns']:>6}{100 * row['any@25']:>9.0f}%{100 * row['any@50']:>9.0f}%"
-                     f"{100 * row['association@50']:>12.0f}%{median:>11}")
+                     f"{100 * row['association@50']:>12.0f}%{shown:>11}")
     return "\n".join(lines)

@@ -133,11 +133,13 @@ def _partner_row(row: _Row, gaz: Gazetteer, file_name: str) -> tuple[list[Entry]
     shelter = (v.get("shelter") or "").lower()
     if shelter not in ("", "yes", "no", "true", "false"):
         problems.append(f"shelter {v['shelter']!r} must be yes or no")
-    town = None
+    town: Place | None = None
     if v["town"]:
-        town = _resolve_town(gaz, v["town"])
-        if isinstance(town, str):
-            problems.append(town)
+        found = _resolve_town(gaz, v["town"])
+        if isinstance(found, str):
+            problems.append(found)
+        else:
+            town = found
     elif v["kind"] not in UNPLACED_KINDS:
         problems.append("town is empty (a centre needs its town)")
     if problems:
@@ -261,7 +263,8 @@ def _resolve_town(gaz: Gazetteer, text: str) -> Place | str:
     if place is not None and place.kind == "town":
         return place
     key = " ".join(tokenize(text))
-    official = [p for p in gaz.places.values() if p.kind == "town" and key in (" ".join(tokenize(p.name_fr)), " ".join(tokenize(p.name_ar)))]
+    official = [p for p in gaz.places.values()
+                if p.kind == "town" and key in (" ".join(tokenize(p.name_fr)), " ".join(tokenize(p.name_ar)))]
     if len(official) == 1:
         return official[0]
     res = gaz.resolve(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from actions.textnorm import normalize
+from core.textnorm import normalize
 
 KIND_RANK = {"town": 0, "province": 1, "region": 2}  # most specific first
 MAX_CANDIDATES = 4

@@ -8,7 +8,7 @@ from typing import Optional
 
 import yaml
 
-from actions.textnorm import normalize
+from core.textnorm import normalize
 
 PATTERNS_PATH = Path(__file__).resolve().parent.parent / "data" / "safety_net.yml"
 # `<<name>>` in a pattern stands for the fragment of that name (one list of spellings, many rules).
@@ -43,7 +43,7 @@ class SafetyNet:
         self.ordinary = ordinary or []
 
     @classmethod
-    def load(cls, path: Path = PATTERNS_PATH) -> "SafetyNet":
+    def load(cls, path: Path = PATTERNS_PATH) -> SafetyNet:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
         fragments = data.get("fragments") or {}
