@@ -533,3 +533,18 @@ async def test_gateways_sharing_postgresql_add_up_their_counts():
         finally:
             for engine in engines:
                 engine.dispose()
+
+
+async def test_what_a_gateway_counted_is_written_when_it_stops(gateway_factory, var_dir):
+    from bot.store import make_engine
+
+    client, settings, app = await gateway_factory()
+    await Phone(client, settings, her(1)).send("salam")
+    await client.close()  # the app shuts down: its last counts are flushed, not lost
+    engine = make_engine(f"sqlite:///{var_dir / 'gateway.db'}")
+    try:
+        with engine.connect() as conn:
+            rows = {(r.kind, r.key): r.count for r in conn.execute(sa.select(daily_counts))}
+    finally:
+        engine.dispose()
+    assert rows[("messages_in", "whatsapp")] == 1 and rows[("conversations_new", "whatsapp")] == 1

@@ -12,7 +12,7 @@ import re
 import time
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from bot.stats import WAIT_BUCKETS, day_of
 
@@ -122,7 +122,8 @@ def build(rows: Rows, first: str, last: str, month: Optional[str],
             else:  # ordered bars, largest first
                 labels = sorted(keys, key=lambda k: (-counts.get(k, 0), k))
             values = [counts.get(k, 0) for k in labels]
-        chart = {"id": chart_id, "labels": labels, "values": suppress(values), "total": shown(sum(values))}
+        chart: dict[str, Any] = {"id": chart_id, "labels": labels, "values": suppress(values),
+                                 "total": shown(sum(values))}
         if chart_id == "handoff_wait":
             chart["median"] = _median_bucket(values, labels)
         if chart_id in REGION_CHARTS:

@@ -74,7 +74,7 @@ async def list_accounts(request: web.Request) -> web.Response:
 async def create(request: web.Request) -> web.Response:
     body = await json_body(request)
     name, password, role = body.get("username"), body.get("password"), body.get("role", "counsellor")
-    if not all(isinstance(v, str) for v in (name, password, role)):
+    if not (isinstance(name, str) and isinstance(password, str) and isinstance(role, str)):
         raise ApiError(400, "bad_request", 'Send {"username", "password", "role"}.')
     await _change(request, "account_create", name, accounts.add_counsellor, name, password, role)
     return web.json_response({"ok": True}, status=201)
@@ -144,7 +144,7 @@ async def stop_flushing(app: web.Application) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await app[FLUSHER]
     with contextlib.suppress(Exception):
-        await app[STORE].run(app[GATEWAY].stats.flush)
+        await app[STORE].aio.call(app[GATEWAY].stats.flush)
 
 
 def setup(app: web.Application) -> None:
