@@ -8,11 +8,12 @@ end in `_total`, durations are histograms in `_seconds`. Using an undeclared nam
 label names than declared, is a bug and raises."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = ["BUCKETS", "CONTENT_TYPE_LATEST", "FAMILIES", "Metrics", "WAIT_BUCKETS"]
+F = TypeVar("F", Counter, Histogram, Gauge)
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 8.0, 15.0)
 # A woman waits minutes, not milliseconds, for a counsellor: 30 s to 2 hours.
@@ -49,11 +50,11 @@ class Metrics:
                 extra["buckets"] = WAIT_BUCKETS if name == "salama_handoff_wait_seconds" else BUCKETS
             self._families[name] = kind(name, help_text, labelnames=labels, registry=self.registry, **extra)
 
-    def _family(self, kind: type, name: str, labels: tuple[str, ...]) -> Counter | Histogram | Gauge:
+    def _family(self, kind: type[F], name: str, labels: tuple[str, ...]) -> F:
         declared = FAMILIES.get(name)
         if declared is None or declared[0] is not kind or tuple(sorted(declared[2])) != labels:
             raise ValueError(f"metric {name} with labels {labels} is not declared in bot.metrics.FAMILIES")
-        return self._families[name]
+        return cast(F, self._families[name])
 
     def inc(self, name: str, amount: float = 1, **labels: str) -> None:
         family = self._family(Counter, name, tuple(sorted(labels)))
