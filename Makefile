@@ -14,7 +14,7 @@ export SALAMA_LOCAL_MODE ?= $(if $(TWILIO_AUTH_TOKEN),0,1)
 TRAINING_INPUTS := $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) \
 	config.yml domain.yml $(wildcard components/*.py)
 
-.PHONY: help install services augment train migrate run run-scaled shell counsellor supervisor test test-fast validate eval bench purge clean
+.PHONY: help install services augment train migrate run run-scaled shell counsellor supervisor test test-fast lint validate eval bench purge clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed -E 's/:.*## /\t/' | expand -t 14
@@ -69,7 +69,11 @@ test-fast: install ## unit tests that need no trained model
 services: ## install chromium, start PostgreSQL and Redis when missing (what the tests need)
 	scripts/test_services.sh
 
-test: services validate $(MODEL) ## everything CI runs: data checks, all tests, test stories
+lint: install ## ruff (lint and import order) and mypy on the project's code
+	$(VENV)/bin/ruff check bot actions components core scripts tests
+	$(VENV)/bin/mypy
+
+test: services lint validate $(MODEL) ## everything CI runs: lint, data checks, all tests, test stories
 	$(PY) -m pytest -q
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results
 

@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import sqlalchemy as sa
 from rasa.utils.endpoints import read_endpoint_config
 
 from bot.store import Store
-from bot.tracker_store import EncryptedSQLTrackerStore, purge_events, secure_delete, settings_from_env, tracker_db_url
+from bot.tracker_store import EncryptedSQLTrackerStore, purge_events_at, settings_from_env, tracker_db_url
 from core.settings import ROOT, Settings
 
 SQL_TYPES = {"sql", f"{EncryptedSQLTrackerStore.__module__}.{EncryptedSQLTrackerStore.__name__}".lower()}
@@ -44,13 +43,7 @@ def purge_tracker(endpoints: Path, cutoff: float) -> Optional[int]:
         return None
     if kind not in SQL_TYPES:
         raise PurgeError(f"{endpoints}: tracker store type {config.type!r} is not an SQL store")
-    engine = secure_delete(sa.create_engine(tracker_db_url(host=config.url, **config.kwargs), future=True))
-    try:
-        if not sa.inspect(engine).has_table("events"):
-            return 0  # Rasa has not run yet
-        return purge_events(engine, cutoff)
-    finally:
-        engine.dispose()
+    return purge_events_at(tracker_db_url(host=config.url, **config.kwargs), cutoff)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -57,5 +57,5 @@ def apply() -> None:
     from rasa.core.actions.action import RemoteAction
 
     _originals["validate_action_result"] = RemoteAction._validate_action_result
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[assignment]
+    RemoteAction._validate_action_result = _validate_action_result
     _applied = True

@@ -200,7 +200,8 @@ def main() -> int:
         dead = [k for k in kids if k.proc and k.proc.poll() is not None]
         if dead:
             for kid in dead:
-                print(f"salama: {kid.name} exited with status {kid.proc.returncode}; stopping the others",
+                code = kid.proc.returncode if kid.proc else None
+                print(f"salama: {kid.name} exited with status {code}; stopping the others",
                       file=sys.stderr, flush=True)
             status = 1
             break

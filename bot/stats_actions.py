@@ -19,8 +19,8 @@ from typing import Any, Optional
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
-from core.settings import ROOT
 from bot.stats import Stats
+from core.settings import ROOT
 
 log = logging.getLogger("salama.stats")
 TOPICS = ROOT / "data" / "stats" / "topics.yml"
@@ -97,9 +97,9 @@ def install(counter: Optional[ActionStats] = None) -> Optional[ActionStats]:
     """Wrap ActionExecutor.run so that every action call is counted (idempotent). Without
     usable settings the action server runs uncounted rather than not at all."""
     if counter is None:
-        from core.settings import SettingsError
         from bot.store import make_engine
         from bot.tracker_store import settings_from_env
+        from core.settings import SettingsError
 
         try:
             counter = ActionStats(Stats(make_engine(settings_from_env().store_url)), load_topics())
@@ -113,11 +113,11 @@ def install(counter: Optional[ActionStats] = None) -> Optional[ActionStats]:
     async def counted(self: ActionExecutor, action_call: dict) -> Optional[dict]:
         result = await run(self, action_call)
         try:
-            counter.record(action_call, result)  # type: ignore[union-attr]
-            counter.flush_if_due()  # type: ignore[union-attr]
+            counter.record(action_call, result)
+            counter.flush_if_due()
         except Exception:  # counting must never cost her an answer
             log.exception("could not count an action call")
         return result
 
-    ActionExecutor.run = counted  # type: ignore[method-assign]
+    ActionExecutor.run = counted
     return counter

@@ -32,7 +32,7 @@ class Texts:
         self._table = table
 
     @classmethod
-    def load(cls, path: Path = TEXTS_PATH) -> "Texts":
+    def load(cls, path: Path = TEXTS_PATH) -> Texts:
         with open(path, encoding="utf-8") as f:
             return cls(yaml.safe_load(f))
 

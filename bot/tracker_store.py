@@ -158,6 +158,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             settings = settings_from_env()
             vault = vault or settings.vault()
             retention_days = settings.retention_days if retention_days is None else retention_days
+        self.engine: Engine
         self.vault = vault
         self.retention_s = float(retention_days) * 86400
         self._next_purge = 0.0
@@ -213,3 +214,15 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             return
         if removed:
             log.info("retention purge removed %d tracker events", removed)
+
+
+def purge_events_at(url: Union[str, URL], cutoff: float) -> int:
+    """Delete the events older than `cutoff` from the tracker database at `url` (`make purge`);
+    0 when Rasa has not created its table yet."""
+    engine = secure_delete(sa.create_engine(url, future=True))
+    try:
+        if not sa.inspect(engine).has_table("events"):
+            return 0
+        return purge_events(engine, cutoff)
+    finally:
+        engine.dispose()

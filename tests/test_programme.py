@@ -22,10 +22,9 @@ from bot import stats as stats_mod
 from bot.appkeys import GATEWAY, STORE
 from bot.console import accounts, aggregates, cli
 from bot.handoff import MOROCCO, notify_unclaimed
-from core.settings import ROOT
-from bot.store import daily_counts
+from bot.store import Store, audit, daily_counts
 from core.contract import instruction
-from bot.store import Store, audit
+from core.settings import ROOT
 from tests.conftest import Phone
 from tests.test_console import PASSWORD, Counsellor, clean_env, waiting
 
@@ -74,7 +73,7 @@ async def people(app: Any, client: Any, **roles: str) -> dict[str, Counsellor]:
 async def test_new_conversations_messages_channels_and_varieties_are_counted(gateway_factory):
     client, settings, app = await gateway_factory()
     before = await counts(app)
-    for i, (variety, text) in enumerate(GREETINGS.items()):
+    for i, text in enumerate(GREETINGS.values()):
         phone = Phone(client, settings, her(i, "whatsapp" if i % 2 else "sms"))
         replies = await phone.send(text)
         await phone.send("?")  # a second message: not a new conversation

@@ -2,8 +2,9 @@
 session tokens. A supervisor sees the programme view and manages accounts; a counsellor
 sees the queue. A disabled account cannot log in and has no session.
 
-Synchronous SQLAlchemy Core calls on the store's engine and tables, run in a worker thread
-(`Store.run`); password hashing runs on the console's own thread (`bot.console.login`).
+The rows live in the store (bot.store.account_store); these functions add the password rules
+and hashing, and run in the store's threads (`store.aio.call`); password checks run on the
+console's own thread (`bot.console.login`).
 Throttling of failed logins lives in `bot.console.login`, not here: nothing locks an account.
 """
 from __future__ import annotations
@@ -16,10 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-
-from bot.store import Store, audit, counsellors, sessions
+from bot.store import Store
 
 # OWASP's minimum for scrypt (Password Storage Cheat Sheet): N=2^17, r=8, p=1, i.e.
 # 128 * N * r = 128 MiB of memory and 0.5 to 0.7 s of one core per hash on this machine.
@@ -92,76 +90,46 @@ def add_counsellor(store: Store, username: str, password: str, role: str = "coun
     check_new(username, password)
     if role not in ROLES:
         raise AccountError(f"the role must be one of {', '.join(ROLES)}")
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(counsellors.insert().values(
-                username=username, password_hash=hash_password(password), created_at=time.time(),
-                role=role))
-    except IntegrityError:
-        raise AccountError(f"an account named {username!r} already exists") from None
+    if not store.insert_account(username, hash_password(password), role):
+        raise AccountError(f"an account named {username!r} already exists")
 
 
 def set_password(store: Store, username: str, password: str) -> None:
     """Change a password and end the account's sessions."""
     check_new(username, password)
-    with store.engine.begin() as conn:
-        found = conn.execute(
-            counsellors.update().where(counsellors.c.username == username)
-            .values(password_hash=hash_password(password))
-        ).rowcount
-        if not found:
-            raise AccountError(f"no counsellor named {username!r}")
-        conn.execute(sessions.delete().where(sessions.c.username == username))
+    if not store.update_password(username, hash_password(password)):
+        raise AccountError(f"no counsellor named {username!r}")
 
 
 def set_disabled(store: Store, username: str, disabled: bool) -> None:
     """Disable an account (its sessions end; logins fail as for a wrong password) or enable it."""
-    with store.engine.begin() as conn:
-        found = conn.execute(
-            counsellors.update().where(counsellors.c.username == username)
-            .values(disabled_at=time.time() if disabled else None)
-        ).rowcount
-        if not found:
-            raise AccountError(f"no account named {username!r}")
-        conn.execute(sessions.delete().where(sessions.c.username == username))
+    if not store.set_account_disabled(username, disabled):
+        raise AccountError(f"no account named {username!r}")
 
 
 def list_accounts(store: Store) -> list[dict]:
     """Every account: name, role, whether disabled, when created. No hash leaves here."""
-    query = (sa.select(counsellors.c.username, counsellors.c.role, counsellors.c.disabled_at,
-                       counsellors.c.created_at).order_by(counsellors.c.username))
-    with store.engine.connect() as conn:
-        return [{"username": r.username, "role": r.role, "disabled": r.disabled_at is not None,
-                 "created_at": r.created_at} for r in conn.execute(query)]
+    return store.list_accounts()
 
 
 def audit_account(store: Store, action: str, supervisor: str, subject: str) -> None:
     """Record who managed which account (never a password)."""
-    with store.engine.begin() as conn:
-        conn.execute(audit.insert().values(at=time.time(), action=action, counsellor=supervisor,
-                                           subject=subject))
+    store.audit_account(action, supervisor, subject)
 
 
 def remove_counsellor(store: Store, username: str) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(sessions.delete().where(sessions.c.username == username))
-        if not conn.execute(counsellors.delete().where(counsellors.c.username == username)).rowcount:
-            raise AccountError(f"no counsellor named {username!r}")
+    if not store.delete_account(username):
+        raise AccountError(f"no counsellor named {username!r}")
 
 
 def password_hash(store: Store, username: str) -> Optional[str]:
     """The hash to check a login against; None for an unknown or disabled account."""
-    with store.engine.connect() as conn:
-        return conn.execute(sa.select(counsellors.c.password_hash)
-                            .where(counsellors.c.username == username)
-                            .where(counsellors.c.disabled_at.is_(None))).scalar()
+    return store.password_hash(username)
 
 
 def replace_hash(store: Store, username: str, old: str, new: str) -> None:
     """Store a rehashed password, unless the password was changed in the meantime."""
-    with store.engine.begin() as conn:
-        conn.execute(counsellors.update().where(counsellors.c.username == username)
-                     .where(counsellors.c.password_hash == old).values(password_hash=new))
+    store.replace_hash(username, old, new)
 
 
 @dataclass
@@ -178,34 +146,18 @@ def _token_hash(token: str) -> str:
 
 def create_session(store: Store, username: str) -> tuple[str, Session]:
     """A new session; returns the cookie's token (never stored) and the session."""
-    token = secrets.token_urlsafe(32)
-    now = time.time()
-    with store.engine.begin() as conn:
-        role = conn.execute(sa.select(counsellors.c.role)
-                            .where(counsellors.c.username == username)).scalar()
-        session = Session(_token_hash(token), username, secrets.token_urlsafe(32), role or "counsellor")
-        conn.execute(sessions.delete().where(sessions.c.expires_at < now))
-        conn.execute(sessions.insert().values(token_hash=session.token_hash, username=username,
-                                              csrf_token=session.csrf_token,
-                                              expires_at=now + SESSION_S))
-    return token, session
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    role = store.insert_session(username, _token_hash(token), csrf, time.time() + SESSION_S)
+    return token, Session(_token_hash(token), username, csrf, role)
 
 
 def find_session(store: Store, token: str) -> Optional[Session]:
     """The live session of this cookie, with the account's role; None once it is disabled."""
     if not token:
         return None
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(sessions, counsellors.c.role)
-            .join(counsellors, counsellors.c.username == sessions.c.username)
-            .where(sessions.c.token_hash == _token_hash(token))
-            .where(sessions.c.expires_at > time.time())
-            .where(counsellors.c.disabled_at.is_(None))
-        ).first()
-    return Session(row.token_hash, row.username, row.csrf_token, row.role) if row else None
+    row = store.live_session(_token_hash(token))
+    return Session(row["token_hash"], row["username"], row["csrf_token"], row["role"]) if row else None
 
 
 def end_session(store: Store, token_hash: str) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(sessions.delete().where(sessions.c.token_hash == token_hash))
+    store.end_session(token_hash)

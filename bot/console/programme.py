@@ -10,14 +10,15 @@ import asyncio
 import contextlib
 import csv
 import logging
+
 from aiohttp import web
 
 from bot.appkeys import GATEWAY, STORE
 from bot.console import accounts, aggregates
 from bot.console.live import HUB
 from bot.console.security import ApiError, current, json_body
-from core.settings import ROOT
 from bot.store.stats_store import read_counts
+from core.settings import ROOT
 
 log = logging.getLogger("salama.console")
 routes = web.RouteTableDef()
@@ -106,7 +107,7 @@ async def enable(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-async def _change(request: web.Request, action: str, subject: str, fn, *args) -> None:  # type: ignore[no-untyped-def]
+async def _change(request: web.Request, action: str, subject: str, fn, *args) -> None:
     """Run one account change in a store thread (hashing included), then audit it."""
     store, me = request.app[STORE], current(request).username
     try:
@@ -150,5 +151,6 @@ async def stop_flushing(app: web.Application) -> None:
 def setup(app: web.Application) -> None:
     app[REGIONS] = load_regions()
     app.add_routes(routes)
-    app.on_startup.append(start_flushing)
-    app.on_shutdown.append(stop_flushing)
+    # (aiohttp 3.9's signal hints disagree with aiosignal's; the handlers are right.)
+    app.on_startup.append(start_flushing)  # type: ignore[arg-type]
+    app.on_shutdown.append(stop_flushing)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from bot.store.account_store import AccountStore
 from bot.store.audit_store import AuditStore
 from bot.store.conversation_store import Conversation, ConversationStore, TurnStart
 from bot.store.engine import STORE_THREADS, make_engine, sqlite_engine
@@ -65,7 +66,7 @@ def schema_head() -> str:
     return head
 
 
-class Store(ConversationStore, TranscriptStore, OutboxStore, AuditStore):
+class Store(ConversationStore, TranscriptStore, OutboxStore, AuditStore, AccountStore):
     """All reads and writes of the gateway's state (see the module's doc)."""
 
     def __init__(self, url: str) -> None:
