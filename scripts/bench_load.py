@@ -119,6 +119,9 @@ SCRIPTS = [
     ["greet", "shelter_town", "rights", "thanks"],
     ["disclose", "rights", "thanks"],
 ]
+# One long conversation: these messages over and over (none asks for a counsellor or to erase).
+LONG_SCRIPT = ["salam", "rajli kaydrebni", "fin n9der nbat lyouma f casa", "kifach ndir chikaya 3la rajli",
+               "chokran bzaf", "mon mari me frappe", "où je peux dormir ce soir à Casablanca", "merci"]
 VARIETY_WEIGHTS = {"dar_lat": 0.4, "dar_ar": 0.3, "ar": 0.15, "fr": 0.15}
 
 
@@ -160,6 +163,15 @@ def pct(values: list[float], p: float) -> Optional[float]:
     f = math.floor(k)
     c = min(f + 1, len(s) - 1)
     return s[f] + (s[c] - s[f]) * (k - f)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port() -> int:
@@ -386,7 +398,7 @@ NCPU = os.cpu_count() or 1
 class Sampler(threading.Thread):
     """Every second: VmRSS of each server's process tree, tagged with the current phase."""
 
-    def __init__(self, pids: dict[str, int], max_seconds: float) -> None:
+    def __init__(self, pids: dict[str, list[int]], max_seconds: float) -> None:
         super().__init__(daemon=True)
         self.pids = pids
         self.phase = "start"
@@ -396,7 +408,8 @@ class Sampler(threading.Thread):
 
     def sample(self) -> dict[str, int]:
         kids = _proc_children()
-        return {name: sum(_rss_kb(p) for p in _tree(pid, kids)) for name, pid in self.pids.items()}
+        return {name: sum(_rss_kb(p) for pid in pids for p in _tree(pid, kids))
+                for name, pids in self.pids.items()}
 
     def run(self) -> None:
         while not self._stop.is_set() and time.time() < self._deadline:
@@ -411,11 +424,11 @@ class Sampler(threading.Thread):
         return {n: max((r.get(n, 0) for r in rows), default=0) / 1024 for n in self.pids}
 
 
-def cpu_snapshot(pids: dict[str, int]) -> dict[str, Any]:
+def cpu_snapshot(pids: dict[str, list[int]]) -> dict[str, Any]:
     kids = _proc_children()
     total, idle = _machine_ticks()
     return {"t": time.time(), "machine": (total, idle),
-            "procs": {n: sum(_cpu_ticks(p) for p in _tree(pid, kids)) for n, pid in pids.items()},
+            "procs": {n: sum(_cpu_ticks(p) for pid in ps for p in _tree(pid, kids)) for n, ps in pids.items()},
             "load": open("/proc/loadavg").read().split()[0]}
 
 
@@ -449,6 +462,11 @@ class Bench:
         self.sampler: Optional[Sampler] = None
         self.phase_no = 0
         self.ports = {n: free_port() for n in ("rasa", "actions", "gateway", "twilio")}
+        # Rasa servers on consecutive ports (as `make run` starts them); the first one is the
+        # "single Rasa" of the direct runs.
+        while args.rasa > 1 and not all(port_free(self.ports["rasa"] + k) for k in range(args.rasa)):
+            self.ports["rasa"] = free_port()
+        self.rasa_urls = [f"http://127.0.0.1:{self.ports['rasa'] + k}" for k in range(args.rasa)]
         self.gateway_url = f"http://127.0.0.1:{self.ports['gateway']}"
         self.rasa_url = f"http://127.0.0.1:{self.ports['rasa']}"
         self.actions_url = f"http://127.0.0.1:{self.ports['actions']}"
@@ -474,6 +492,9 @@ class Bench:
             PUBLIC_BASE_URL=self.gateway_url,
             TWILIO_API_BASE_URL=self.twilio_url,
             REPLY_BUDGET_S=REPLY_BUDGET_S,
+            # The long conversations write faster than a person (the gateway's limit is 20 a
+            # minute); the other phases stay under 15 a minute per sender anyway.
+            RATE_LIMIT_PER_MINUTE="100000",
             RASA_TELEMETRY_ENABLED="false",
             PYTHONPATH=str(ROOT),
         )
@@ -491,20 +512,22 @@ class Bench:
             os.environ.update(env)
             kids = children(self.settings, self.args.model, str(endpoints), rasa_port=self.ports["rasa"],
                             actions_port=self.ports["actions"], gateway_port=self.ports["gateway"],
-                            log_suffix="-bench")
+                            log_suffix="-bench", rasa_processes=self.args.rasa,
+                            gateway_rasa_url=",".join(self.rasa_urls))
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        kids = [k for k in kids if k.name in SERVER_NAMES]
+        kids = [k for k in kids if k.name in SERVER_NAMES or k.name.startswith("rasa")]
         for kid in kids:
             kid.env = dict(kid.env, **{k: env[k] for k in ("SALAMA_SECRET", "SALAMA_VAR_DIR",
                                                           "SALAMA_LOCAL_MODE", "PUBLIC_BASE_URL",
-                                                          "TWILIO_API_BASE_URL", "REPLY_BUDGET_S")})
+                                                          "TWILIO_API_BASE_URL", "REPLY_BUDGET_S",
+                                                          "RATE_LIMIT_PER_MINUTE")})
         kids.insert(0, Child("twilio-local", [sys.executable, "-m", "bot.fake_twilio",
                                               "--port", str(self.ports["twilio"])], dict(env)))
         self.kids = kids
         from bot.run import migrate
-        if not migrate(next(k for k in kids if k.name == "rasa").env, str(endpoints)):
+        if not migrate(next(k for k in kids if k.name.startswith("rasa")).env, str(endpoints)):
             raise RuntimeError("the schema migration failed")
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -516,6 +539,15 @@ class Bench:
         print(f"stack: var dir {self.var_dir}; " + ", ".join(
             f"{k.name} pid {k.proc.pid}" for k in kids), flush=True)
 
+    def server_pids(self) -> dict[str, list[int]]:
+        """The servers' pids by role; "rasa" is every Rasa server."""
+        out: dict[str, list[int]] = {n: [] for n in SERVER_NAMES}
+        for kid in self.kids:
+            role = "rasa" if kid.name.startswith("rasa") else kid.name
+            if role in out:
+                out[role].append(kid.proc.pid)
+        return out
+
     def check_alive(self) -> None:
         for kid in self.kids:
             if kid.proc and kid.proc.poll() is not None:
@@ -525,7 +557,8 @@ class Bench:
     def wait_ready(self) -> float:
         started = time.time()
         deadline = started + START_TIMEOUT_S
-        for url in (f"{self.twilio_url}/_fake/messages", f"{self.actions_url}/health", f"{self.rasa_url}/"):
+        for url in (f"{self.twilio_url}/_fake/messages", f"{self.actions_url}/health",
+                    *(f"{u}/" for u in self.rasa_urls)):
             while True:
                 self.check_alive()
                 try:
@@ -535,14 +568,15 @@ class Bench:
                     if time.time() > deadline:
                         raise RuntimeError(f"{url} did not come up in {START_TIMEOUT_S} s")
                     time.sleep(0.5)
-        # Rasa answers before its model is loaded: wait for a real answer.
-        while True:
-            self.check_alive()
-            if self.probe_rasa("bench-warmup") is not None:
-                break
-            if time.time() > deadline:
-                raise RuntimeError("Rasa did not answer with a model")
-            time.sleep(0.5)
+        # Rasa answers before its model is loaded: wait for a real answer from each server.
+        for url in self.rasa_urls:
+            while True:
+                self.check_alive()
+                if self.probe_rasa("bench-warmup", url) is not None:
+                    break
+                if time.time() > deadline:
+                    raise RuntimeError("Rasa did not answer with a model")
+                time.sleep(0.5)
         while True:
             self.check_alive()
             try:
@@ -556,9 +590,9 @@ class Bench:
             time.sleep(0.5)
         return time.time() - started
 
-    def probe_rasa(self, sender: str) -> Optional[float]:
+    def probe_rasa(self, sender: str, url: Optional[str] = None) -> Optional[float]:
         """Latency (s) of one message to Rasa's REST channel, None if no answer."""
-        req = Request(f"{self.rasa_url}/webhooks/rest/webhook", method="POST",
+        req = Request(f"{url or self.rasa_url}/webhooks/rest/webhook", method="POST",
                       data=json.dumps({"sender": sender, "message": "salam"}).encode(),
                       headers={"Content-Type": "application/json"})
         t0 = time.perf_counter()
@@ -585,7 +619,7 @@ class Bench:
             time.sleep(0.5)
         if self.args.quiet_wait <= 0:
             return
-        pids = {k.name: k.proc.pid for k in self.kids}
+        pids = {k.name: [k.proc.pid] for k in self.kids}
         deadline = time.time() + self.args.quiet_wait
         others = 0.0
         for _ in range(int(self.args.quiet_wait) + 1):
@@ -634,7 +668,7 @@ class Bench:
         cfg_path = self.var_dir / f"phase{self.phase_no}.config.json"
         cfg_path.write_text(json.dumps(cfg))
         os.chmod(cfg_path, 0o600)
-        pids = {k.name: k.proc.pid for k in self.kids if k.name in SERVER_NAMES}
+        pids = self.server_pids()
         assert self.sampler is not None
         self.sampler.phase = label
         before = cpu_snapshot(pids)
@@ -700,11 +734,60 @@ class Bench:
                         out[kind].append((time.perf_counter() - t0) * 1000)
         return out
 
+    def long(self, turns: int, parallel: int) -> dict[str, Any]:
+        """`parallel` conversations of `turns` turns through the gateway, in step (turn t of
+        each at once, then turn t+1): latency of each turn, and the servers' CPU over turns
+        1-10 and over the last 10."""
+        self.settle()
+        return asyncio.run(self._long(turns, parallel))
+
+    async def _long(self, turns: int, parallel: int) -> dict[str, Any]:
+        import aiohttp
+        from twilio.request_validator import RequestValidator
+
+        self.phase_no += 1
+        validator = RequestValidator(self.settings.twilio_auth_token)
+        signed_url = self.settings.public_base_url.rstrip("/") + "/twilio/messages"
+        url = self.gateway_url + "/twilio/messages"
+        pids = self.server_pids()
+        lat: list[list[float]] = [[] for _ in range(turns)]
+        cpu: dict[int, dict[str, Any]] = {}
+        bad = 0
+
+        async def turn(session: aiohttp.ClientSession, conv: int, t: int) -> None:
+            nonlocal bad
+            params = {"From": f"whatsapp:+2126{self.phase_no % 100:02d}{parallel:02d}{conv:04d}",
+                      "To": "whatsapp:+212500000000", "Body": LONG_SCRIPT[t % len(LONG_SCRIPT)],
+                      "NumMedia": "0", "MessageSid": f"SMl{self.phase_no:03d}{conv:04d}{t:05d}{secrets.token_hex(9)}"}
+            headers = {"X-Twilio-Signature": validator.compute_signature(signed_url, params)}
+            t0 = time.perf_counter()
+            async with session.post(url, data=params, headers=headers) as resp:
+                text = await resp.text()
+                if resp.status != 200 or "<Message" not in text or "8350" in text and "Sm7i liya" in text:
+                    bad += 1
+            lat[t].append((time.perf_counter() - t0) * 1000)
+
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.args.timeout)) as session:
+            for t in range(turns):  # bounded by count, each request by the timeout
+                if t in (0, turns - 10):
+                    cpu[t] = cpu_snapshot(pids)
+                await asyncio.gather(*(turn(session, c, t) for c in range(parallel)))
+                if t in (9, turns - 1):
+                    cpu[t] = cpu_snapshot(pids)
+        windows = {"first": (0, 9), "last": (turns - 10, turns - 1)}
+        out: dict[str, Any] = {"turns": turns, "parallel": parallel, "bad": bad}
+        for name, (a, b) in windows.items():
+            used = cpu_usage(cpu[a], cpu[b], 0.0)
+            n = 10 * parallel
+            out[name] = {"p50": pct([x for t in range(a, b + 1) for x in lat[t]], 50),
+                         **{f"cpu_{k}": used[k] / 100 * used["wall_s"] * 1000 / n for k in SERVER_NAMES}}
+        return out
+
     # -- the runs ----------------------------------------------------------------------
     def run(self) -> int:
         a = self.args
         self.start_stack()
-        pids = {k.name: k.proc.pid for k in self.kids if k.name in SERVER_NAMES}
+        pids = self.server_pids()
         planned = (len(a.rates) * (2 if a.direct else 1) * (a.duration + a.timeout + 100)
                    + (a.soak or 0) + a.serial + START_TIMEOUT_S + 600)
         self.sampler = Sampler(pids, planned)
@@ -734,6 +817,9 @@ class Bench:
             serial = self.serial(a.serial)
             print_serial(serial)
             results["serial"] = [{"gateway_ms": serial["gateway"], "direct_ms": serial["direct"]}]
+        if a.long:
+            results["long"] = [self.long(a.long, 1), self.long(a.long, a.long_parallel)]
+            print_long(results["long"])
         if a.json:
             slim = {k: [{kk: vv for kk, vv in r.items() if not kk.endswith("latencies_ms")} for r in v]
                     for k, v in results.items()}
@@ -826,6 +912,22 @@ def print_serial(res: dict[str, list[float]]) -> None:
         print(f"\np50: the gateway adds {g50 - d50:+.1f} ms (x{g50 / d50:.2f})")
 
 
+def print_long(results: list[dict[str, Any]]) -> None:
+    print(f"\n## Long conversations ({results[0]['turns']} turns each, through the gateway, "
+          "conversations in step)\n")
+    print("| conversations at once | p50 ms turns 1-10 | p50 ms last 10 | ratio | Rasa CPU ms/turn 1-10 "
+          "| last 10 | ratio | gateway CPU ms/turn 1-10 | last 10 | actions CPU ms/turn 1-10 | last 10 "
+          "| static fallback or error |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        f, l = r["first"], r["last"]
+        ratio = lambda a, b: fmt(b / a, 2) if a and b else "-"  # noqa: E731
+        print(f"| {r['parallel']} | {fmt(f['p50'], 1)} | {fmt(l['p50'], 1)} | {ratio(f['p50'], l['p50'])} | "
+              f"{fmt(f['cpu_rasa'], 1)} | {fmt(l['cpu_rasa'], 1)} | {ratio(f['cpu_rasa'], l['cpu_rasa'])} | "
+              f"{fmt(f['cpu_gateway'], 1)} | {fmt(l['cpu_gateway'], 1)} | {fmt(f['cpu_actions'], 1)} | "
+              f"{fmt(l['cpu_actions'], 1)} | {r['bad']} |")
+
+
 def print_soak(res: dict[str, Any], sampler: Sampler) -> None:
     rows = [(t, s) for t, ph, s in sampler.samples if ph == "soak"]
     if not rows:
@@ -880,6 +982,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--no-direct", dest="direct", action="store_false", help="skip the direct Rasa runs")
     parser.add_argument("--serial", type=int, default=300, metavar="N",
                         help="then N messages one at a time, gateway and direct (0: skip)")
+    parser.add_argument("--rasa", type=int, default=None, metavar="N",
+                        help="Rasa servers behind the gateway (default: RASA_PROCESSES's default); "
+                             "the direct runs go to the first one alone")
+    parser.add_argument("--long", type=int, default=100, metavar="TURNS",
+                        help="then one conversation of TURNS turns one at a time, and --long-parallel "
+                             "at once, through the gateway: turns 1-10 against the last 10 (0: skip)")
+    parser.add_argument("--long-parallel", type=int, default=5, metavar="N")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--json", help="also write the figures (without raw latencies) to this file")
@@ -889,6 +998,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         return client_main(args.client_config)
 
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    if args.rasa is None:
+        from bot.settings import Settings
+        args.rasa = Settings.rasa_processes
+    if not 1 <= args.rasa <= 16 or not 0 <= args.long <= 1000 or not 1 <= args.long_parallel <= 50:
+        parser.error("--rasa takes 1..16, --long 0..1000 turns, --long-parallel 1..50")
+    if args.long and args.long < 20:
+        parser.error("--long needs at least 20 turns (the first 10 against the last 10)")
     if args.quick:
         args.rates, args.duration, args.warmup, args.serial = [5.0, 20.0], 5.0, 3.0, min(args.serial, 50)
     if not 1 <= args.senders <= 999 or not args.rates or min(args.rates) <= 0 or args.duration <= 0:
