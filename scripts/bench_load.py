@@ -223,8 +223,9 @@ async def run_phase(cfg: dict[str, Any]) -> dict[str, Any]:
     if kind == "gateway":
         validator = RequestValidator(cfg["auth_token"])
         signed_url = cfg["public_base_url"].rstrip("/") + "/twilio/messages"
-        url = cfg["gateway_url"] + "/twilio/messages"
+        urls = [u + "/twilio/messages" for u in cfg["gateway_urls"]]
         for i, m in enumerate(plan):
+            url = urls[i % len(urls)]  # several gateways: taken in turn, as a load balancer would
             params = {"From": m["address"], "To": "whatsapp:+212500000000" if m["channel"] == "whatsapp"
                       else "+212500000000", "Body": m["body"], "NumMedia": "0",
                       "MessageSid": f"SM{cfg['phase']:04d}{i:06d}{secrets.token_hex(11)}"}
@@ -384,6 +385,21 @@ def _cpu_ticks(pid: int) -> int:
         return 0
 
 
+def cpu_ns(pids: list[int]) -> int:
+    """CPU time (ns) of every thread of these processes and their children (schedstat: exact,
+    where /proc/PID/stat counts 10 ms ticks, too coarse for one turn)."""
+    kids = _proc_children()
+    total = 0
+    for pid in (p for root in pids for p in _tree(root, kids)):
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def _machine_ticks() -> tuple[int, int]:
     with open("/proc/stat") as f:
         parts = [int(x) for x in f.readline().split()[1:]]
@@ -453,9 +469,42 @@ def cpu_ms_per_message(res: dict[str, Any], name: str) -> Optional[float]:
     return res["cpu"][name] / 100 * res["cpu"]["wall_s"] * 1000 / res["sent"]
 
 
+SCALED = 2  # `make run-scaled`: two of each process
+SCALED_ADMIN_URL = "postgresql://root@127.0.0.1:5432/test"
+SCALED_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def new_postgres_database() -> str:
+    """An empty database on the local PostgreSQL server (as `make run-scaled` expects)."""
+    import sqlalchemy as sa
+
+    name = f"salama_bench_{secrets.token_hex(6)}"
+    admin = sa.create_engine(SCALED_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return SCALED_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    import sqlalchemy as sa
+
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(SCALED_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
 class Bench:
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, scaled: bool = False) -> None:
         self.args = args
+        # Scaled: two gateways, two Rasa servers and two action servers (`make run-scaled`),
+        # on a new PostgreSQL database (dropped at the end) and Redis.
+        self.scaled = scaled
+        self.database_url = ""
         self.var_dir = Path(tempfile.mkdtemp(prefix="salama-bench-"))
         self.kids: list[Any] = []
         self.client: Optional[subprocess.Popen] = None
@@ -464,10 +513,14 @@ class Bench:
         self.ports = {n: free_port() for n in ("rasa", "actions", "gateway", "twilio")}
         # Rasa servers on consecutive ports (as `make run` starts them); the first one is the
         # "single Rasa" of the direct runs.
-        while args.rasa > 1 and not all(port_free(self.ports["rasa"] + k) for k in range(args.rasa)):
-            self.ports["rasa"] = free_port()
-        self.rasa_urls = [f"http://127.0.0.1:{self.ports['rasa'] + k}" for k in range(args.rasa)]
-        self.gateway_url = f"http://127.0.0.1:{self.ports['gateway']}"
+        n = SCALED if scaled else args.rasa
+        for name in ("rasa", "actions", "gateway") if scaled else ("rasa",):
+            while n > 1 and not all(port_free(self.ports[name] + k) for k in range(n)):
+                self.ports[name] = free_port()
+        self.rasa_urls = [f"http://127.0.0.1:{self.ports['rasa'] + k}" for k in range(n)]
+        self.gateway_urls = [f"http://127.0.0.1:{self.ports['gateway'] + k}"
+                             for k in range(SCALED if scaled else 1)]
+        self.gateway_url = self.gateway_urls[0]
         self.rasa_url = f"http://127.0.0.1:{self.ports['rasa']}"
         self.actions_url = f"http://127.0.0.1:{self.ports['actions']}"
         self.twilio_url = f"http://127.0.0.1:{self.ports['twilio']}"
@@ -498,36 +551,55 @@ class Bench:
             RASA_TELEMETRY_ENABLED="false",
             PYTHONPATH=str(ROOT),
         )
+        if self.scaled:
+            from bot.run import scaled_env
+            self.database_url = new_postgres_database()
+            env.update(DATABASE_URL=self.database_url, REDIS_URL=SCALED_REDIS)
+            env.update(scaled_env(Settings.from_env(env)))
         self.settings = Settings.from_env(env)
-        endpoints = self.var_dir / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
-            "tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: \"sqlite\"\n"
-            f'  db: "{self.var_dir / "tracker.db"}"\n'
-            "lock_store:\n  type: in_memory\n"
-        )
+        endpoints = ROOT / "endpoints.scaled.yml" if self.scaled else self.var_dir / "endpoints.yml"
+        if not self.scaled:
+            endpoints.write_text(
+                f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+                "tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: \"sqlite\"\n"
+                f'  db: "{self.var_dir / "tracker.db"}"\n'
+                "lock_store:\n  type: in_memory\n"
+            )
         saved = dict(os.environ)
         try:  # children() copies os.environ into each child's environment
             os.environ.clear()
             os.environ.update(env)
-            kids = children(self.settings, self.args.model, str(endpoints), rasa_port=self.ports["rasa"],
-                            actions_port=self.ports["actions"], gateway_port=self.ports["gateway"],
-                            log_suffix="-bench", rasa_processes=self.args.rasa,
-                            gateway_rasa_url=",".join(self.rasa_urls))
+            if self.scaled:
+                kids = []
+                for i in range(SCALED):
+                    group = children(self.settings, self.args.model, str(endpoints),
+                                     rasa_port=self.ports["rasa"] + i, actions_port=self.ports["actions"] + i,
+                                     gateway_port=self.ports["gateway"] + i, log_suffix=f"-bench-{i + 1}",
+                                     gateway_rasa_url=",".join(self.rasa_urls))
+                    for kid in group:
+                        kid.name += f"-{i + 1}"
+                    kids.extend(group)
+            else:
+                kids = children(self.settings, self.args.model, str(endpoints), rasa_port=self.ports["rasa"],
+                                actions_port=self.ports["actions"], gateway_port=self.ports["gateway"],
+                                log_suffix="-bench", rasa_processes=self.args.rasa,
+                                gateway_rasa_url=",".join(self.rasa_urls))
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        kids = [k for k in kids if k.name in SERVER_NAMES or k.name.startswith("rasa")]
+        kids = [k for k in kids if k.name.split("-")[0] in SERVER_NAMES]
         for kid in kids:
             kid.env = dict(kid.env, **{k: env[k] for k in ("SALAMA_SECRET", "SALAMA_VAR_DIR",
                                                           "SALAMA_LOCAL_MODE", "PUBLIC_BASE_URL",
                                                           "TWILIO_API_BASE_URL", "REPLY_BUDGET_S",
-                                                          "RATE_LIMIT_PER_MINUTE")})
+                                                          "RATE_LIMIT_PER_MINUTE")
+                                   if k in env})
         kids.insert(0, Child("twilio-local", [sys.executable, "-m", "bot.fake_twilio",
                                               "--port", str(self.ports["twilio"])], dict(env)))
         self.kids = kids
         from bot.run import migrate
-        if not migrate(next(k for k in kids if k.name.startswith("rasa")).env, str(endpoints)):
+        if not migrate(dict(next(k for k in kids if k.name.startswith("rasa")).env,
+                            **({"DATABASE_URL": self.database_url} if self.scaled else {})), str(endpoints)):
             raise RuntimeError("the schema migration failed")
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -543,7 +615,7 @@ class Bench:
         """The servers' pids by role; "rasa" is every Rasa server."""
         out: dict[str, list[int]] = {n: [] for n in SERVER_NAMES}
         for kid in self.kids:
-            role = "rasa" if kid.name.startswith("rasa") else kid.name
+            role = kid.name.split("-")[0]
             if role in out:
                 out[role].append(kid.proc.pid)
         return out
@@ -558,7 +630,7 @@ class Bench:
         started = time.time()
         deadline = started + START_TIMEOUT_S
         for url in (f"{self.twilio_url}/_fake/messages", f"{self.actions_url}/health",
-                    *(f"{u}/" for u in self.rasa_urls)):
+                    *(f"{u}/" for u in self.rasa_urls)):  # (the first action server stands for all)
             while True:
                 self.check_alive()
                 try:
@@ -577,17 +649,18 @@ class Bench:
                 if time.time() > deadline:
                     raise RuntimeError("Rasa did not answer with a model")
                 time.sleep(0.5)
-        while True:
-            self.check_alive()
-            try:
-                with urlopen(f"{self.gateway_url}/healthz", timeout=5) as resp:  # noqa: S310
-                    if resp.status == 200:
-                        break
-            except (URLError, OSError):
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("the gateway did not become healthy")
-            time.sleep(0.5)
+        for gateway in self.gateway_urls:
+            while True:
+                self.check_alive()
+                try:
+                    with urlopen(f"{gateway}/healthz", timeout=5) as resp:  # noqa: S310
+                        if resp.status == 200:
+                            break
+                except (URLError, OSError):
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError("the gateway did not become healthy")
+                time.sleep(0.5)
         return time.time() - started
 
     def probe_rasa(self, sender: str, url: Optional[str] = None) -> Optional[float]:
@@ -652,6 +725,9 @@ class Bench:
                 finally:
                     sys.stdout = saved
             print("stack: stopped", flush=True)
+        if self.database_url:
+            drop_postgres_database(self.database_url)
+            self.database_url = ""
 
     # -- one phase -----------------------------------------------------------------------
     def phase(self, kind: str, rate: float, duration: float, label: str) -> dict[str, Any]:
@@ -660,7 +736,7 @@ class Bench:
         cfg = {
             "kind": kind, "rate": rate, "duration": duration, "phase": self.phase_no,
             "seed": self.args.seed, "senders": self.args.senders, "max_inflight": self.args.max_inflight,
-            "timeout": self.args.timeout, "gateway_url": self.gateway_url, "rasa_url": self.rasa_url,
+            "timeout": self.args.timeout, "gateway_urls": self.gateway_urls, "rasa_url": self.rasa_url,
             "public_base_url": self.settings.public_base_url,
             "auth_token": self.settings.twilio_auth_token,
             "result_path": str(self.var_dir / f"phase{self.phase_no}.json"),
@@ -751,6 +827,7 @@ class Bench:
         url = self.gateway_url + "/twilio/messages"
         pids = self.server_pids()
         lat: list[list[float]] = [[] for _ in range(turns)]
+        rasa_ms: list[float] = []  # Rasa's CPU for each step (all conversations' turn t)
         cpu: dict[int, dict[str, Any]] = {}
         bad = 0
 
@@ -771,7 +848,9 @@ class Bench:
             for t in range(turns):  # bounded by count, each request by the timeout
                 if t in (0, turns - 10):
                     cpu[t] = cpu_snapshot(pids)
+                before = cpu_ns(pids["rasa"])
                 await asyncio.gather(*(turn(session, c, t) for c in range(parallel)))
+                rasa_ms.append((cpu_ns(pids["rasa"]) - before) / 1e6 / parallel)
                 if t in (9, turns - 1):
                     cpu[t] = cpu_snapshot(pids)
         windows = {"first": (0, 9), "last": (turns - 10, turns - 1)}
@@ -780,6 +859,7 @@ class Bench:
             used = cpu_usage(cpu[a], cpu[b], 0.0)
             n = 10 * parallel
             out[name] = {"p50": pct([x for t in range(a, b + 1) for x in lat[t]], 50),
+                         "cpu_rasa_p50": pct(rasa_ms[a:b + 1], 50),
                          **{f"cpu_{k}": used[k] / 100 * used["wall_s"] * 1000 / n for k in SERVER_NAMES}}
         return out
 
@@ -801,6 +881,13 @@ class Bench:
               flush=True)
         self.phase("gateway", 5, a.warmup, "warm-up")  # not in the tables
         results: dict[str, list[dict[str, Any]]] = {"gateway": [], "direct": []}
+        self.results = results
+        if self.scaled:
+            print(f"\n# Scaled configuration: {SCALED} gateways (taken in turn), {SCALED} Rasa servers, "
+                  f"{SCALED} action servers, PostgreSQL and Redis; direct runs to one Rasa server\n", flush=True)
+        else:
+            print(f"\n# Single stack: one gateway, {len(self.rasa_urls)} Rasa server(s), one action server, "
+                  "SQLite; direct runs to one Rasa server\n", flush=True)
         if a.soak:
             soak = self.phase("gateway", a.rate, a.soak, "soak")
             print_soak(soak, self.sampler)
@@ -813,11 +900,11 @@ class Bench:
                 if a.direct:
                     results["direct"].append(self.phase("rasa", rate, a.duration, f"direct {rate:g}/s"))
             print_summary(results)
-        if a.serial:
+        if a.serial and not self.scaled:
             serial = self.serial(a.serial)
             print_serial(serial)
             results["serial"] = [{"gateway_ms": serial["gateway"], "direct_ms": serial["direct"]}]
-        if a.long:
+        if a.long and not self.scaled:
             results["long"] = [self.long(a.long, 1), self.long(a.long, a.long_parallel)]
             print_long(results["long"])
         if a.json:
@@ -825,7 +912,10 @@ class Bench:
                     for k, v in results.items()}
             if a.soak:
                 slim["rss_samples"] = [(t, ph, s) for t, ph, s in self.sampler.samples]
-            Path(a.json).write_text(json.dumps(slim, indent=1))
+            path = Path(a.json)
+            if self.scaled:
+                path = path.with_name(path.stem + "-scaled" + path.suffix)
+            path.write_text(json.dumps(slim, indent=1))
         return 0
 
 
@@ -915,14 +1005,16 @@ def print_serial(res: dict[str, list[float]]) -> None:
 def print_long(results: list[dict[str, Any]]) -> None:
     print(f"\n## Long conversations ({results[0]['turns']} turns each, through the gateway, "
           "conversations in step)\n")
-    print("| conversations at once | p50 ms turns 1-10 | p50 ms last 10 | ratio | Rasa CPU ms/turn 1-10 "
-          "| last 10 | ratio | gateway CPU ms/turn 1-10 | last 10 | actions CPU ms/turn 1-10 | last 10 "
-          "| static fallback or error |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| conversations at once | p50 ms turns 1-10 | p50 ms last 10 | ratio | Rasa CPU ms/turn p50 1-10 "
+          "| last 10 | ratio | Rasa CPU ms/turn mean 1-10 | last 10 | ratio | gateway CPU ms/turn 1-10 | last 10 "
+          "| actions CPU ms/turn 1-10 | last 10 | static fallback or error |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         f, l = r["first"], r["last"]
         ratio = lambda a, b: fmt(b / a, 2) if a and b else "-"  # noqa: E731
         print(f"| {r['parallel']} | {fmt(f['p50'], 1)} | {fmt(l['p50'], 1)} | {ratio(f['p50'], l['p50'])} | "
+              f"{fmt(f['cpu_rasa_p50'], 1)} | {fmt(l['cpu_rasa_p50'], 1)} | "
+              f"{ratio(f['cpu_rasa_p50'], l['cpu_rasa_p50'])} | "
               f"{fmt(f['cpu_rasa'], 1)} | {fmt(l['cpu_rasa'], 1)} | {ratio(f['cpu_rasa'], l['cpu_rasa'])} | "
               f"{fmt(f['cpu_gateway'], 1)} | {fmt(l['cpu_gateway'], 1)} | {fmt(f['cpu_actions'], 1)} | "
               f"{fmt(l['cpu_actions'], 1)} | {r['bad']} |")
@@ -989,6 +1081,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="then one conversation of TURNS turns one at a time, and --long-parallel "
                              "at once, through the gateway: turns 1-10 against the last 10 (0: skip)")
     parser.add_argument("--long-parallel", type=int, default=5, metavar="N")
+    parser.add_argument("--scaled", action="store_true",
+                        help="then the same rates on the scaled configuration (make run-scaled: two of "
+                             "each process, PostgreSQL and Redis), and both side by side")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--json", help="also write the figures (without raw latencies) to this file")
@@ -1023,10 +1118,41 @@ def main(argv: Optional[list[str]] = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    bench = Bench(args)
+    code = run_one(Bench(args), args)
+    if code == 0 and args.scaled:
+        single = LAST_RESULTS[-1]
+        code = run_one(Bench(args, scaled=True), args)
+        if code == 0:
+            print_side_by_side(single, LAST_RESULTS[-1])
+    return code
+
+
+LAST_RESULTS: list[dict[str, Any]] = []
+
+
+def print_side_by_side(single: dict[str, Any], scaled: dict[str, Any]) -> None:
+    print("\n## Single stack and scaled configuration, same run\n")
+    print("| target msg/s | single: answered/s | p50 | p95 | fallback + errors | scaled: answered/s | p50 | p95 "
+          "| fallback + errors | direct to one Rasa (single run): answered/s | p95 |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    direct = {r["rate"]: r for r in single.get("direct", [])}
+    for a, b in zip(single["gateway"], scaled["gateway"]):
+        sa_, sb = summary(a), summary(b)
+        d = direct.get(a["rate"])
+        sd = summary(d) if d else None
+        bad = lambda r: r["fallback"] + r["non200"] + r["client_errors"]  # noqa: E731
+        print(f"| {a['rate']:g} | {sa_['answered_rate']:.1f} | {fmt(sa_['p50'])} | {fmt(sa_['p95'])} | {bad(a)} | "
+              f"{sb['answered_rate']:.1f} | {fmt(sb['p50'])} | {fmt(sb['p95'])} | {bad(b)} | "
+              f"{fmt(sd and sd['answered_rate'], 1)} | {fmt(sd and sd['p95'])} |")
+
+
+def run_one(bench: "Bench", args: argparse.Namespace) -> int:
+    """One stack's phases; the stack is stopped (and its var dir removed) whatever happens."""
     keep = args.keep
     try:
-        return bench.run()
+        code = bench.run()
+        LAST_RESULTS.append(bench.results)
+        return code
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the stack", file=sys.stderr, flush=True)
         return 130
