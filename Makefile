@@ -80,9 +80,9 @@ test: services lint validate $(MODEL) ## everything CI runs: lint, data checks, 
 eval: $(MODEL) ## NLU figures on the held-out set, per variety (and the safety net)
 	$(PY) scripts/eval_nlu.py --cross-validation 3
 
-bench: $(MODEL) ## place lookup speed and accuracy, then load (starts its own stack, ~8 min)
+bench: $(MODEL) ## place lookup speed and accuracy, then load: single stack, then scaled (~20 min)
 	$(PY) scripts/bench_places.py
-	$(PY) scripts/bench_load.py
+	$(PY) scripts/bench_load.py --scaled
 
 purge: install ## delete what is older than the retention period
 	$(PY) -m bot.purge

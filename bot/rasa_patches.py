@@ -11,14 +11,55 @@ checks both.
    more than half of Rasa's CPU per message. The schema is fixed, so it is checked once here
    and the validator reused; the response is still validated, and a bad one raises the same
    ValidationError with the same explanation.
+2. Event classes by name. `Event.resolve_by_type` walks every subclass of `Event` (a recursive
+   list of about 30 classes) for each stored event it deserialises: half of rebuilding a tracker
+   of 1,200 events. The name-to-class map is built once; an unknown name still goes through
+   Rasa's own method (its fallback and its error).
+3. Dialogue states of a long conversation. Each prediction (about six a turn, by the
+   Memoization and Rule policies) asks `Domain.states_for_tracker_history`, which replays the
+   whole conversation from its first event: a turn cost three times more after 100 turns than
+   at the start. The replay is a left fold over the applied events, so it is kept per
+   conversation and continued from where it stopped when the events it folded are still the
+   first events of the tracker (the same objects, checked one by one); otherwise it starts
+   again from the first event, as Rasa does. Callers get their own copies of the states (some
+   edit the last one).
+4. Applied events. `DialogueStateTracker.applied_events` (the events minus those reverted)
+   walks every event of the conversation, and Rasa asks for it about ten times a turn. It is a
+   left fold too: the result is kept on the tracker with the number of events folded, and
+   continued when the tracker only grew since (same event list, same last folded event, no new
+   loop name, since a loop name changes how earlier events are read); otherwise recomputed.
+5. The turn's slot mapping, in process. Every turn, Rasa's slot extraction called the action
+   server for `action_extract_turn_slots` (the language to answer in, the count of
+   misunderstandings), sending the whole conversation and the domain as JSON for an action that
+   reads only her slots and her latest message: an HTTP round trip and two JSON codings that
+   grow with the conversation. The same class (actions/actions.py) runs here instead, on a
+   tracker with those fields and no events; its events are kept under Rasa's own rules (slots
+   and bot messages only). Other custom actions still go to the action server.
+6. Copies of the tracker. Before running each action Rasa copies the tracker by replaying
+   every event into a new one (`DialogueStateTracker.copy`). The replayed tracker is kept on
+   the tracker and continued when it only grew since (checked as for 4), and each copy is a
+   clone of it: new event list, slots, loop and latest action, the same event objects, as a
+   replay gives.
+7. Debug strings nobody reads. RulePolicy formats every past state into a string for a debug
+   log line on each prediction, even when debug is off (and it always is here: debug logs
+   carry her text). The string is built only when that logger's debug level is enabled.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Dict, Text
+import copy
+import itertools
+import json
+import logging
+from collections import OrderedDict
+from functools import cache, lru_cache
+from typing import Any, Dict, List, Optional, Text
 
+log = logging.getLogger(__name__)
 _applied = False
 _originals: dict[str, Any] = {}
+# Conversations whose state fold is kept (least recently used dropped first): the fold holds
+# references to her events, so the bound is also how many conversations this keeps in memory.
+STATES_CACHE_SIZE = 1000
 
 
 @lru_cache(maxsize=1)
@@ -49,13 +90,238 @@ def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     raise error
 
 
+_event_classes: dict[str, Any] = {}
+
+
+def _resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional[Any]:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    if not _event_classes:
+        for cls in reversed(all_subclasses(Event)):  # reversed: the first match wins, as in Rasa
+            if isinstance(getattr(cls, "type_name", None), str):
+                _event_classes[cls.type_name] = cls
+    found = _event_classes.get(type_name)
+    return found if found is not None else _originals["resolve_by_type"](type_name, default)
+
+
+class _Fold:
+    """`states_for_tracker_history`'s loop, stopped after `events` and resumable."""
+
+    def __init__(self, domain: Any, tracker: Any) -> None:
+        self.domain = domain
+        self.replay = tracker.init_copy()
+        self.events: List[Any] = []
+        self.states: List[Dict] = []
+        self.last_ml_action_sub_state: Optional[Dict] = None
+        self.turn_was_hidden = False
+
+    def step(self, tr: Any, hide_rule_turn: bool, omit_unset_slots: bool,
+             ignore_rule_only_turns: bool, rule_only_data: Optional[Dict]) -> None:
+        """One iteration of Rasa's loop (domain.py, states_for_tracker_history), unchanged."""
+        from rasa.shared.core.constants import PREVIOUS_ACTION
+
+        domain = self.domain
+        if ignore_rule_only_turns:
+            if not self.turn_was_hidden:
+                self.last_ml_action_sub_state = domain._get_prev_action_sub_state(tr)
+            if not tr.followup_action and not tr.latest_action_name == tr.active_loop_name:  # noqa: SIM201 (as Rasa writes it)
+                self.turn_was_hidden = hide_rule_turn
+            if self.turn_was_hidden:
+                return
+        state = domain.get_active_state(tr, omit_unset_slots=omit_unset_slots)
+        if ignore_rule_only_turns:
+            domain._remove_rule_only_features(state, rule_only_data)
+            if self.states:
+                domain._substitute_rule_only_user_input(state, self.states[-1])
+            if self.last_ml_action_sub_state:
+                state[PREVIOUS_ACTION] = self.last_ml_action_sub_state
+        self.states.append(domain._clean_state(state))
+
+
+_folds: OrderedDict[tuple, _Fold] = OrderedDict()
+
+
+def _copy_state(state: Dict) -> Dict:
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in state.items()}
+
+
+def _states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,
+                                ignore_rule_only_turns: bool = False,
+                                rule_only_data: Optional[Dict[Text, Any]] = None) -> List[Dict]:
+    from rasa.shared.core.events import ActionExecuted
+
+    args = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    key = (tracker.sender_id, tracker.is_rule_tracker, tracker._max_event_history,
+           omit_unset_slots, ignore_rule_only_turns,
+           json.dumps(rule_only_data, sort_keys=True, default=str))
+    applied = tracker.applied_events()
+    fold = _folds.get(key)
+    if (fold is None or fold.domain is not self or len(fold.events) > len(applied)
+            or any(a is not b for a, b in zip(fold.events, applied))):
+        fold = _Fold(self, tracker)
+    for event in applied[len(fold.events):]:
+        if isinstance(event, ActionExecuted):
+            fold.step(fold.replay, event.hide_rule_turn, *args)
+        fold.replay.update(event)
+        fold.events.append(event)
+    _folds[key] = fold
+    _folds.move_to_end(key)
+    while len(_folds) > STATES_CACHE_SIZE:
+        _folds.popitem(last=False)
+    # The last state (after every event) is not kept: the next events come before it.
+    states, saved = [_copy_state(s) for s in fold.states], (fold.states, fold.last_ml_action_sub_state,
+                                                               fold.turn_was_hidden)
+    fold.states = states
+    fold.step(fold.replay, False, *args)
+    fold.states, fold.last_ml_action_sub_state, fold.turn_was_hidden = saved
+    if len(states) > len(fold.states):
+        states[-1] = _copy_state(states[-1])  # it shares dicts with the replayed tracker
+    return states
+
+
+class _Applied:
+    """`applied_events`' result after the first `count` events of `source`."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.count = 0
+        self.last: Any = None
+        self.loop_names: set = set()
+        self.events: List[Any] = []
+        self.replay: Any = None  # a tracker replayed up to `count` (DialogueStateTracker.copy)
+
+
+def _applied_events(self: Any) -> List[Any]:
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+
+    events = self.events
+    memo = self.__dict__.get("_salama_applied")
+    if (memo is None or memo.source is not events or memo.count > len(events)
+            or (memo.count and events[memo.count - 1] is not memo.last)):
+        memo = _Applied(events)
+    new = list(itertools.islice(events, memo.count, None))
+    names = {e.name for e in new if isinstance(e, ActiveLoop) and e.name}
+    if not names <= memo.loop_names:
+        # Rasa reads the whole conversation in the light of every loop name in it.
+        memo = _Applied(events)
+        new = list(events)
+        names = {e.name for e in new if isinstance(e, ActiveLoop) and e.name}
+    memo.loop_names |= names
+    applied = memo.events
+    for event in new:  # Rasa's loop (trackers.py, applied_events), unchanged
+        if isinstance(event, (Restarted, SessionStarted)):
+            applied.clear()
+        elif isinstance(event, ActionReverted):
+            self._undo_till_previous(ActionExecuted, applied)
+        elif isinstance(event, UserUtteranceReverted):
+            self._undo_till_previous(UserUttered, applied)
+            self._undo_till_previous(ActionExecuted, applied)
+        elif (isinstance(event, ActionExecuted) and event.action_name in memo.loop_names
+              and not self._first_loop_execution_or_unhappy_path(event.action_name, applied)):
+            self._undo_till_previous_loop_execution(event.action_name, applied)
+        else:
+            applied.append(event)
+    if new:
+        memo.count, memo.last = len(events), new[-1]
+    self.__dict__["_salama_applied"] = memo
+    return list(applied)
+
+
+def _tracker_copy(self: Any) -> Any:
+    events = self.events
+    memo = self.__dict__.get("_salama_replay")
+    if (memo is None or memo.source is not events or memo.count > len(events)
+            or (memo.count and events[memo.count - 1] is not memo.last)):
+        memo = _Applied(events)
+        memo.replay = self.init_copy()
+    for event in itertools.islice(events, memo.count, None):
+        memo.replay.update(event)
+    if len(events) > memo.count:
+        memo.count, memo.last = len(events), events[-1]
+    self.__dict__["_salama_replay"] = memo
+    return _clone(memo.replay)
+
+
+def _clone(tracker: Any) -> Any:
+    """A tracker in the same state, sharing nothing that an event or an action changes."""
+    new = copy.copy(tracker)
+    new.__dict__.pop("_salama_replay", None)
+    new.__dict__.pop("_salama_applied", None)
+    new.events = tracker._create_events(tracker.events)
+    new.slots = type(tracker.slots)((name, copy.copy(slot)) for name, slot in tracker.slots.items())
+    new.active_loop = copy.copy(tracker.active_loop)
+    new.latest_action = None if tracker.latest_action is None else dict(tracker.latest_action)
+    return new
+
+
+# Slot-mapping actions run inside Rasa: each reads nothing but her slots and latest message.
+IN_PROCESS_SLOT_ACTIONS = {"action_extract_turn_slots": ("actions.actions", "ActionExtractTurnSlots")}
+
+
+@cache
+def _in_process_action(name: Text) -> Any:
+    import importlib
+
+    module, cls = IN_PROCESS_SLOT_ACTIONS[name]
+    return getattr(importlib.import_module(module), cls)()
+
+
+async def _run_custom_action(self: Any, custom_action: Text, output_channel: Any, nlg: Any,
+                             tracker: Any, domain: Any) -> List[Any]:
+    if custom_action not in IN_PROCESS_SLOT_ACTIONS:
+        return await _originals["run_custom_action"](self, custom_action, output_channel, nlg,
+                                                     tracker, domain)
+    from rasa.shared.core.events import BotUttered, SlotSet, deserialise_events
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    dispatcher = CollectingDispatcher()
+    state = tracker.current_state()  # every field the action server gets, except the events
+    state["events"] = []
+    result = await _in_process_action(custom_action).run(dispatcher, Tracker.from_dict(state), {})
+    if dispatcher.messages:  # Rasa would send them through the NLG: this action must send none
+        log.error("%s runs in Rasa: its messages are dropped", custom_action)
+    return [e for e in deserialise_events(result) if isinstance(e, (SlotSet, BotUttered))]
+
+
+def _format_tracker_states(states: List[Dict]) -> Text:
+    if logging.getLogger("rasa.core.policies.rule_policy").isEnabledFor(logging.DEBUG):
+        return _originals["format_tracker_states"](states)
+    return ""
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
     if _applied:
         return
-    from rasa.core.actions.action import RemoteAction
+    from rasa.core.actions.action import ActionExtractSlots, RemoteAction
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
 
     _originals["validate_action_result"] = RemoteAction._validate_action_result
-    RemoteAction._validate_action_result = _validate_action_result
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[assignment]
+    _originals["resolve_by_type"] = Event.resolve_by_type
+    Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[assignment]
+    _originals["states_for_tracker_history"] = Domain.states_for_tracker_history
+    Domain.states_for_tracker_history = _states_for_tracker_history  # type: ignore[assignment]
+    _originals["run_custom_action"] = ActionExtractSlots._run_custom_action
+    ActionExtractSlots._run_custom_action = _run_custom_action  # type: ignore[assignment]
+    _originals["applied_events"] = DialogueStateTracker.applied_events
+    DialogueStateTracker.applied_events = _applied_events  # type: ignore[assignment]
+    _originals["copy"] = DialogueStateTracker.copy
+    DialogueStateTracker.copy = _tracker_copy  # type: ignore[assignment]
+    _originals["format_tracker_states"] = RulePolicy.format_tracker_states
+    RulePolicy.format_tracker_states = staticmethod(_format_tracker_states)  # type: ignore[assignment]
     _applied = True

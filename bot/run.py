@@ -1,6 +1,7 @@
-"""`make run`: migrate the schema, then start the action server, Rasa and the gateway (and, in
-local mode, the Twilio stand-in); one Ctrl-C stops them all; a child that dies is reported and
-the others stop."""
+"""`make run`: migrate the schema, then start the action server, RASA_PROCESSES Rasa servers and
+the gateway (and, in local mode, the Twilio stand-in); one Ctrl-C stops them all. A Rasa server
+that dies, when there are several, is restarted (its conversations go to the others meanwhile);
+any other child that dies is reported and the others stop."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,7 @@ PY = sys.executable
 FAKE_TWILIO_PORT = 8099
 SCALED_DATABASE_URL = "postgresql://root@127.0.0.1:5432/test"
 SCALED_REDIS_URL = "redis://127.0.0.1:6379/0"
+MAX_RASA_RESTARTS = 5
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     proc: Optional[subprocess.Popen] = None
+    restarts: int = 0
 
 
 def rasa_env(settings: Settings) -> dict[str, str]:
@@ -50,14 +53,18 @@ def rasa_env(settings: Settings) -> dict[str, str]:
 
 def children(settings: Settings, model: Path, endpoints: str, rasa_port: int = 5005,
              actions_port: int = 5055, gateway_port: Optional[int] = None,
-             log_suffix: str = "") -> list[Child]:
+             log_suffix: str = "", rasa_processes: int = 1,
+             gateway_rasa_url: Optional[str] = None) -> list[Child]:
+    """The processes of one stack; `rasa_processes` Rasa servers on `rasa_port` and the next
+    ports, all of which the gateway uses (or those of `gateway_rasa_url`)."""
     env = rasa_env(settings)
     env.update(ACTIONS_HOST="127.0.0.1", ACTIONS_PORT=str(actions_port))  # for endpoints.scaled.yml
     logs = settings.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     gateway_env = dict(env)
+    rasa_ports = [rasa_port + k for k in range(rasa_processes)]
     gateway_env.update(
-        RASA_URL=f"http://127.0.0.1:{rasa_port}",
+        RASA_URL=gateway_rasa_url or ",".join(f"http://127.0.0.1:{p}" for p in rasa_ports),
         ACTIONS_URL=f"http://127.0.0.1:{actions_port}",
         GATEWAY_PORT=str(gateway_port or settings.gateway_port),
         SALAMA_SECRET=settings.salama_secret,
@@ -66,17 +73,23 @@ def children(settings: Settings, model: Path, endpoints: str, rasa_port: int = 5
         Child("actions", [PY, "-m", "bot.actions_server", "--actions", "actions",
                           "--port", str(actions_port),
                           "--log-file", str(logs / f"actions{log_suffix}.log")], env),
-        Child("rasa", [PY, "-m", "bot.rasa_server", "run", "--model", str(model), "--enable-api",
-                       "--auth-token", settings.rasa_token, "--interface", "127.0.0.1",
-                       "--port", str(rasa_port), "--endpoints", endpoints,
-                       "--credentials", "credentials.yml",
-                       "--log-file", str(logs / f"rasa{log_suffix}.log")],
-              env),
-        Child("gateway", [PY, "-m", "bot.app"], gateway_env),
     ]
+    for k, port in enumerate(rasa_ports):
+        suffix = log_suffix + (f"-{k + 1}" if rasa_processes > 1 else "")
+        result.append(Child(f"rasa{suffix}" if rasa_processes > 1 else "rasa", [
+            PY, "-m", "bot.rasa_server", "run", "--model", str(model), "--enable-api",
+            "--auth-token", settings.rasa_token, "--interface", "127.0.0.1",
+            "--port", str(port), "--endpoints", endpoints, "--credentials", "credentials.yml",
+            "--log-file", str(logs / f"rasa{suffix}.log")], env))
+    result.append(Child("gateway", [PY, "-m", "bot.app"], gateway_env))
     if settings.local_mode:
         gateway_env.setdefault("TWILIO_API_BASE_URL", f"http://127.0.0.1:{FAKE_TWILIO_PORT}")
     return result
+
+
+def first_port(url_setting: str, default: int) -> int:
+    """The port of the first URL of a setting that may list several."""
+    return urlsplit(url_setting.split(",")[0].strip()).port or default
 
 
 def scaled_env(settings: Settings) -> dict[str, str]:
@@ -109,6 +122,13 @@ def start(kids: list[Child]) -> None:
         # them in order, instead of the terminal signalling all of them at once.
         kid.proc = subprocess.Popen(kid.argv, cwd=ROOT, env=kid.env, start_new_session=True)
         print(f"salama: started {kid.name} (pid {kid.proc.pid})", flush=True)
+
+
+def restartable(kid: Child, kids: list[Child]) -> bool:
+    """A Rasa server that has siblings: restart it (its conversations go to the others
+    meanwhile), a few times; one that keeps dying (bad model, port taken) stops everything."""
+    rasas = [k for k in kids if k.name.startswith("rasa")]
+    return kid in rasas and len(rasas) > 1 and kid.restarts < MAX_RASA_RESTARTS
 
 
 def stop(kids: list[Child], timeout: float = 15.0) -> None:
@@ -163,20 +183,24 @@ def main() -> int:
         settings = Settings.from_env()
         kids = []
         endpoints = "endpoints.scaled.yml"
-        rasa_port = urlsplit(settings.rasa_url).port or 5005
+        rasa_port = first_port(settings.rasa_url, 5005)
         actions_port = urlsplit(settings.actions_url).port or 5055
+        # Every gateway knows every Rasa server: a conversation goes to the same one whichever
+        # gateway Twilio calls.
+        all_rasa = ",".join(f"http://127.0.0.1:{rasa_port + i}" for i in range(args.scaled))
         for i in range(args.scaled):
             group = children(settings, Path(args.model), endpoints, rasa_port=rasa_port + i,
                              actions_port=actions_port + i, gateway_port=settings.gateway_port + i,
-                             log_suffix=f"-{i + 1}")
+                             log_suffix=f"-{i + 1}", gateway_rasa_url=all_rasa)
             for kid in group:
                 kid.name += f"-{i + 1}"
             kids.extend(group)
     else:
         endpoints = args.endpoints
         kids = children(settings, Path(args.model), endpoints,
-                        rasa_port=urlsplit(settings.rasa_url).port or 5005,
-                        actions_port=urlsplit(settings.actions_url).port or 5055)
+                        rasa_port=first_port(settings.rasa_url, 5005),
+                        actions_port=urlsplit(settings.actions_url).port or 5055,
+                        rasa_processes=settings.rasa_processes)
     if settings.local_mode:
         env = dict(kids[-1].env)
         port = urlsplit(env["TWILIO_API_BASE_URL"]).port or FAKE_TWILIO_PORT
@@ -198,6 +222,13 @@ def main() -> int:
     status = 0
     while not stopping:
         dead = [k for k in kids if k.proc and k.proc.poll() is not None]
+        for kid in [k for k in dead if restartable(k, kids)]:
+            code = kid.proc.returncode if kid.proc else None
+            print(f"salama: {kid.name} exited with status {code}; restarting it "
+                  "(its conversations go to the other Rasa servers meanwhile)", file=sys.stderr, flush=True)
+            kid.restarts += 1
+            start([kid])
+            dead.remove(kid)
         if dead:
             for kid in dead:
                 code = kid.proc.returncode if kid.proc else None

@@ -10,7 +10,13 @@ PostgreSQL) with three differences:
 - a tracker saved with fewer events than are stored replaces them: her rows are deleted
   first. Rasa's own store only appends, so `PUT /conversations/<id>/tracker/events` with
   `[]` (the gateway's "forget me") would otherwise delete nothing;
-- at most once an hour, after a save, events older than RETENTION_DAYS are deleted.
+- at most once an hour, after a save, events older than RETENTION_DAYS are deleted;
+- the tracker of a conversation is kept in memory after a save, and the next retrieval returns
+  it without reading and decrypting every event again, when the database still holds exactly
+  what was saved (same number of rows and same last row id for her: any write by another Rasa
+  process, an erasure or a purge changes one of them) and the tracker was not changed since.
+  Otherwise it is rebuilt from the database, as Rasa does. Kept for TRACKER_CACHE_IDLE_S after
+  her last turn, TRACKER_CACHE_SIZE conversations at most; erasure drops it at once.
 
 endpoints.yml: `tracker_store: {type: bot.tracker_store.EncryptedSQLTrackerStore, dialect:
 ..., url: <host>, port: ..., db: ..., username: ..., password: ...}`, as for Rasa's `type: SQL`.
@@ -18,14 +24,18 @@ endpoints.yml: `tracker_store: {type: bot.tracker_store.EncryptedSQLTrackerStore
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, validate_port
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import declarative_base
@@ -36,6 +46,10 @@ from core.settings import ROOT, Settings
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600
+# Trackers kept in memory (her events in clear, like the tracker of a turn in progress): a
+# conversation is dropped after this many seconds without a turn, or when more are kept.
+TRACKER_CACHE_IDLE_S = 900
+TRACKER_CACHE_SIZE = 1000
 EVENTS = sa.table("events", sa.column("timestamp"))
 
 
@@ -141,6 +155,24 @@ def _secure_delete_pragma(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+@dataclass
+class _Kept:
+    """A saved tracker and what the database held for her just after the save."""
+
+    tracker: DialogueStateTracker
+    events: int  # len(tracker.events) when saved: more means a turn changed it since
+    rows: int
+    last_id: Optional[int]
+    at: float
+
+
+def _as_retrieved(tracker: DialogueStateTracker) -> bool:
+    """Whether the tracker holds what retrieving it would give: Rasa retrieves the events from
+    the last session start on, so a tracker in which a session started after its first event
+    (her first turn, or a turn after the session expired) is read back from the database."""
+    return not any(isinstance(e, SessionStarted) for e in itertools.islice(tracker.events, 1, None))
+
+
 class EncryptedSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQLTrackerStore, encrypted at rest, with erasure and retention (see module doc).
 
@@ -162,6 +194,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         self.vault = vault
         self.retention_s = float(retention_days) * 86400
         self._next_purge = 0.0
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
         # Rasa's methods use self.Base and self.SQLEvent: per instance, they carry our key.
         self.Base, self.SQLEvent = _event_model(vault)
         if dialect == "sqlite":
@@ -181,6 +214,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         secure_delete(self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        self._kept.pop(tracker.sender_id, None)
         with self.session_scope() as session:
             stored = self._event_query(session, tracker.sender_id,
                                        fetch_events_from_all_sessions=False).count()
@@ -188,10 +222,41 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             # A replacement, not a continuation: forget what was stored, then write it.
             self.delete(tracker.sender_id)
         await super().save(tracker)
+        if _as_retrieved(tracker):
+            with self.session_scope() as session:
+                rows, last_id = self._stamp(session, tracker.sender_id)
+            self._keep(tracker.sender_id, _Kept(tracker, len(tracker.events), rows, last_id,
+                                                time.monotonic()))
         await self._purge_if_due()
+
+    async def _retrieve(self, sender_id: str,
+                        fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        kept = self._kept.pop(sender_id, None)
+        if kept is not None and not fetch_events_from_all_sessions and self.domain:  # noqa: SIM102
+            if (len(kept.tracker.events) == kept.events
+                    and time.monotonic() - kept.at < TRACKER_CACHE_IDLE_S):
+                with self.session_scope() as session:
+                    if self._stamp(session, sender_id) == (kept.rows, kept.last_id):
+                        # Until the next save, a failed turn must not leave it here changed.
+                        return kept.tracker
+        return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+
+    def _stamp(self, session: Any, sender_id: str) -> tuple[int, Optional[int]]:
+        """How many rows she has and the last one's id: any other write changes one of them."""
+        rows, last_id = session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id)) \
+            .filter(self.SQLEvent.sender_id == sender_id).one()
+        return int(rows), last_id
+
+    def _keep(self, sender_id: str, kept: _Kept) -> None:
+        self._kept[sender_id] = kept
+        self._kept.move_to_end(sender_id)
+        while self._kept and (len(self._kept) > TRACKER_CACHE_SIZE or
+                              kept.at - next(iter(self._kept.values())).at > TRACKER_CACHE_IDLE_S):
+            self._kept.popitem(last=False)
 
     def delete(self, sender_id: str) -> int:
         """Delete every stored event of one conversation; returns how many."""
+        self._kept.pop(sender_id, None)
         with self.session_scope() as session:
             count = session.query(self.SQLEvent).filter(
                 self.SQLEvent.sender_id == sender_id
@@ -213,6 +278,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             log.warning("tracker retention purge failed: %s", type(exc).__name__)
             return
         if removed:
+            self._kept.clear()  # (a kept tracker's stamp would not match anyway)
             log.info("retention purge removed %d tracker events", removed)
 
 

@@ -49,7 +49,10 @@ class Settings:
     local_mode: bool = False
     database_url: str = ""
     redis_url: str = ""
+    # One Rasa server, or several separated by commas (bot/rasa_client.py routes by conversation).
     rasa_url: str = "http://127.0.0.1:5005"
+    # How many Rasa servers `make run` starts, on RASA_URL's port and the next ones (docs/CAPACITY.md).
+    rasa_processes: int = 2
     actions_url: str = "http://127.0.0.1:5055"
     rasa_token: str = field(default="", repr=False)
     gateway_host: str = "127.0.0.1"
@@ -112,6 +115,11 @@ class Settings:
             raise SettingsError("PUBLIC_BASE_URL must start with http:// or https://")
         if not 0 < self.gateway_port < 65536:
             raise SettingsError("GATEWAY_PORT must be a TCP port")
+        urls = [u.strip() for u in self.rasa_url.split(",") if u.strip()]
+        if not urls or not all(u.startswith(("http://", "https://")) for u in urls):
+            raise SettingsError("RASA_URL must be one URL or several separated by commas")
+        if not 1 <= self.rasa_processes <= 16:
+            raise SettingsError("RASA_PROCESSES must be between 1 and 16")
         if self.reply_budget_s <= 0 or self.reply_budget_s >= 14:
             raise SettingsError("REPLY_BUDGET_S must be between 0 and 14 (Twilio waits 15 s)")
         # Another API base is allowed (tests point it at a local server), but it must be a URL.

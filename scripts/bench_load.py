@@ -119,6 +119,9 @@ SCRIPTS = [
     ["greet", "shelter_town", "rights", "thanks"],
     ["disclose", "rights", "thanks"],
 ]
+# One long conversation: these messages over and over (none asks for a counsellor or to erase).
+LONG_SCRIPT = ["salam", "rajli kaydrebni", "fin n9der nbat lyouma f casa", "kifach ndir chikaya 3la rajli",
+               "chokran bzaf", "mon mari me frappe", "où je peux dormir ce soir à Casablanca", "merci"]
 VARIETY_WEIGHTS = {"dar_lat": 0.4, "dar_ar": 0.3, "ar": 0.15, "fr": 0.15}
 
 
@@ -160,6 +163,15 @@ def pct(values: list[float], p: float) -> Optional[float]:
     f = math.floor(k)
     c = min(f + 1, len(s) - 1)
     return s[f] + (s[c] - s[f]) * (k - f)
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port() -> int:
@@ -212,8 +224,9 @@ async def run_phase(cfg: dict[str, Any]) -> dict[str, Any]:
     if kind == "gateway":
         validator = RequestValidator(cfg["auth_token"])
         signed_url = cfg["public_base_url"].rstrip("/") + "/twilio/messages"
-        url = cfg["gateway_url"] + "/twilio/messages"
+        urls = [u + "/twilio/messages" for u in cfg["gateway_urls"]]
         for i, m in enumerate(plan):
+            url = urls[i % len(urls)]  # several gateways: taken in turn, as a load balancer would
             params = {"From": m["address"], "To": "whatsapp:+212500000000" if m["channel"] == "whatsapp"
                       else "+212500000000", "Body": m["body"], "NumMedia": "0",
                       "MessageSid": f"SM{cfg['phase']:04d}{i:06d}{secrets.token_hex(11)}"}
@@ -373,6 +386,21 @@ def _cpu_ticks(pid: int) -> int:
         return 0
 
 
+def cpu_ns(pids: list[int]) -> int:
+    """CPU time (ns) of every thread of these processes and their children (schedstat: exact,
+    where /proc/PID/stat counts 10 ms ticks, too coarse for one turn)."""
+    kids = _proc_children()
+    total = 0
+    for pid in (p for root in pids for p in _tree(root, kids)):
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def _machine_ticks() -> tuple[int, int]:
     with open("/proc/stat") as f:
         parts = [int(x) for x in f.readline().split()[1:]]
@@ -387,7 +415,7 @@ NCPU = os.cpu_count() or 1
 class Sampler(threading.Thread):
     """Every second: VmRSS of each server's process tree, tagged with the current phase."""
 
-    def __init__(self, pids: dict[str, int], max_seconds: float) -> None:
+    def __init__(self, pids: dict[str, list[int]], max_seconds: float) -> None:
         super().__init__(daemon=True)
         self.pids = pids
         self.phase = "start"
@@ -397,7 +425,8 @@ class Sampler(threading.Thread):
 
     def sample(self) -> dict[str, int]:
         kids = _proc_children()
-        return {name: sum(_rss_kb(p) for p in _tree(pid, kids)) for name, pid in self.pids.items()}
+        return {name: sum(_rss_kb(p) for pid in pids for p in _tree(pid, kids))
+                for name, pids in self.pids.items()}
 
     def run(self) -> None:
         while not self._stop.is_set() and time.time() < self._deadline:
@@ -412,11 +441,11 @@ class Sampler(threading.Thread):
         return {n: max((r.get(n, 0) for r in rows), default=0) / 1024 for n in self.pids}
 
 
-def cpu_snapshot(pids: dict[str, int]) -> dict[str, Any]:
+def cpu_snapshot(pids: dict[str, list[int]]) -> dict[str, Any]:
     kids = _proc_children()
     total, idle = _machine_ticks()
     return {"t": time.time(), "machine": (total, idle),
-            "procs": {n: sum(_cpu_ticks(p) for p in _tree(pid, kids)) for n, pid in pids.items()},
+            "procs": {n: sum(_cpu_ticks(p) for pid in ps for p in _tree(pid, kids)) for n, ps in pids.items()},
             "load": open("/proc/loadavg").read().split()[0]}
 
 
@@ -441,16 +470,58 @@ def cpu_ms_per_message(res: dict[str, Any], name: str) -> Optional[float]:
     return res["cpu"][name] / 100 * res["cpu"]["wall_s"] * 1000 / res["sent"]
 
 
+SCALED = 2  # `make run-scaled`: two of each process
+SCALED_ADMIN_URL = "postgresql://root@127.0.0.1:5432/test"
+SCALED_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def new_postgres_database() -> str:
+    """An empty database on the local PostgreSQL server (as `make run-scaled` expects)."""
+    import sqlalchemy as sa
+
+    name = f"salama_bench_{secrets.token_hex(6)}"
+    admin = sa.create_engine(SCALED_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return SCALED_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    import sqlalchemy as sa
+
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(SCALED_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as conn:
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
 class Bench:
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, scaled: bool = False) -> None:
         self.args = args
+        # Scaled: two gateways, two Rasa servers and two action servers (`make run-scaled`),
+        # on a new PostgreSQL database (dropped at the end) and Redis.
+        self.scaled = scaled
+        self.database_url = ""
         self.var_dir = Path(tempfile.mkdtemp(prefix="salama-bench-"))
         self.kids: list[Any] = []
         self.client: Optional[subprocess.Popen] = None
         self.sampler: Optional[Sampler] = None
         self.phase_no = 0
         self.ports = {n: free_port() for n in ("rasa", "actions", "gateway", "twilio")}
-        self.gateway_url = f"http://127.0.0.1:{self.ports['gateway']}"
+        # Rasa servers on consecutive ports (as `make run` starts them); the first one is the
+        # "single Rasa" of the direct runs.
+        n = SCALED if scaled else args.rasa
+        for name in ("rasa", "actions", "gateway") if scaled else ("rasa",):
+            while n > 1 and not all(port_free(self.ports[name] + k) for k in range(n)):
+                self.ports[name] = free_port()
+        self.rasa_urls = [f"http://127.0.0.1:{self.ports['rasa'] + k}" for k in range(n)]
+        self.gateway_urls = [f"http://127.0.0.1:{self.ports['gateway'] + k}"
+                             for k in range(SCALED if scaled else 1)]
+        self.gateway_url = self.gateway_urls[0]
         self.rasa_url = f"http://127.0.0.1:{self.ports['rasa']}"
         self.actions_url = f"http://127.0.0.1:{self.ports['actions']}"
         self.twilio_url = f"http://127.0.0.1:{self.ports['twilio']}"
@@ -475,37 +546,61 @@ class Bench:
             PUBLIC_BASE_URL=self.gateway_url,
             TWILIO_API_BASE_URL=self.twilio_url,
             REPLY_BUDGET_S=REPLY_BUDGET_S,
+            # The long conversations write faster than a person (the gateway's limit is 20 a
+            # minute); the other phases stay under 15 a minute per sender anyway.
+            RATE_LIMIT_PER_MINUTE="100000",
             RASA_TELEMETRY_ENABLED="false",
             PYTHONPATH=str(ROOT),
         )
+        if self.scaled:
+            from bot.run import scaled_env
+            self.database_url = new_postgres_database()
+            env.update(DATABASE_URL=self.database_url, REDIS_URL=SCALED_REDIS)
+            env.update(scaled_env(Settings.from_env(env)))
         self.settings = Settings.from_env(env)
-        endpoints = self.var_dir / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
-            "tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: \"sqlite\"\n"
-            f'  db: "{self.var_dir / "tracker.db"}"\n'
-            "lock_store:\n  type: in_memory\n"
-        )
+        endpoints = ROOT / "endpoints.scaled.yml" if self.scaled else self.var_dir / "endpoints.yml"
+        if not self.scaled:
+            endpoints.write_text(
+                f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+                "tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: \"sqlite\"\n"
+                f'  db: "{self.var_dir / "tracker.db"}"\n'
+                "lock_store:\n  type: in_memory\n"
+            )
         saved = dict(os.environ)
         try:  # children() copies os.environ into each child's environment
             os.environ.clear()
             os.environ.update(env)
-            kids = children(self.settings, self.args.model, str(endpoints), rasa_port=self.ports["rasa"],
-                            actions_port=self.ports["actions"], gateway_port=self.ports["gateway"],
-                            log_suffix="-bench")
+            if self.scaled:
+                kids = []
+                for i in range(SCALED):
+                    group = children(self.settings, self.args.model, str(endpoints),
+                                     rasa_port=self.ports["rasa"] + i, actions_port=self.ports["actions"] + i,
+                                     gateway_port=self.ports["gateway"] + i, log_suffix=f"-bench-{i + 1}",
+                                     gateway_rasa_url=",".join(self.rasa_urls))
+                    for kid in group:
+                        kid.name += f"-{i + 1}"
+                    kids.extend(group)
+            else:
+                kids = children(self.settings, self.args.model, str(endpoints), rasa_port=self.ports["rasa"],
+                                actions_port=self.ports["actions"], gateway_port=self.ports["gateway"],
+                                log_suffix="-bench", rasa_processes=self.args.rasa,
+                                gateway_rasa_url=",".join(self.rasa_urls))
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        kids = [k for k in kids if k.name in SERVER_NAMES]
+        kids = [k for k in kids if k.name.split("-")[0] in SERVER_NAMES]
         for kid in kids:
             kid.env = dict(kid.env, **{k: env[k] for k in ("SALAMA_SECRET", "SALAMA_VAR_DIR",
                                                           "SALAMA_LOCAL_MODE", "PUBLIC_BASE_URL",
-                                                          "TWILIO_API_BASE_URL", "REPLY_BUDGET_S")})
+                                                          "TWILIO_API_BASE_URL", "REPLY_BUDGET_S",
+                                                          "RATE_LIMIT_PER_MINUTE")
+                                   if k in env})
         kids.insert(0, Child("twilio-local", [sys.executable, "-m", "bot.fake_twilio",
                                               "--port", str(self.ports["twilio"])], dict(env)))
         self.kids = kids
         from bot.run import migrate
-        if not migrate(next(k for k in kids if k.name == "rasa").env, str(endpoints)):
+        if not migrate(dict(next(k for k in kids if k.name.startswith("rasa")).env,
+                            **({"DATABASE_URL": self.database_url} if self.scaled else {})), str(endpoints)):
             raise RuntimeError("the schema migration failed")
         logs = self.var_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -517,6 +612,15 @@ class Bench:
         print(f"stack: var dir {self.var_dir}; " + ", ".join(
             f"{k.name} pid {k.proc.pid}" for k in kids), flush=True)
 
+    def server_pids(self) -> dict[str, list[int]]:
+        """The servers' pids by role; "rasa" is every Rasa server."""
+        out: dict[str, list[int]] = {n: [] for n in SERVER_NAMES}
+        for kid in self.kids:
+            role = kid.name.split("-")[0]
+            if role in out:
+                out[role].append(kid.proc.pid)
+        return out
+
     def check_alive(self) -> None:
         for kid in self.kids:
             if kid.proc and kid.proc.poll() is not None:
@@ -526,7 +630,8 @@ class Bench:
     def wait_ready(self) -> float:
         started = time.time()
         deadline = started + START_TIMEOUT_S
-        for url in (f"{self.twilio_url}/_fake/messages", f"{self.actions_url}/health", f"{self.rasa_url}/"):
+        for url in (f"{self.twilio_url}/_fake/messages", f"{self.actions_url}/health",
+                    *(f"{u}/" for u in self.rasa_urls)):  # (the first action server stands for all)
             while True:
                 self.check_alive()
                 try:
@@ -536,30 +641,32 @@ class Bench:
                     if time.time() > deadline:
                         raise RuntimeError(f"{url} did not come up in {START_TIMEOUT_S} s")
                     time.sleep(0.5)
-        # Rasa answers before its model is loaded: wait for a real answer.
-        while True:
-            self.check_alive()
-            if self.probe_rasa("bench-warmup") is not None:
-                break
-            if time.time() > deadline:
-                raise RuntimeError("Rasa did not answer with a model")
-            time.sleep(0.5)
-        while True:
-            self.check_alive()
-            try:
-                with urlopen(f"{self.gateway_url}/healthz", timeout=5) as resp:  # noqa: S310
-                    if resp.status == 200:
-                        break
-            except (URLError, OSError):
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("the gateway did not become healthy")
-            time.sleep(0.5)
+        # Rasa answers before its model is loaded: wait for a real answer from each server.
+        for url in self.rasa_urls:
+            while True:
+                self.check_alive()
+                if self.probe_rasa("bench-warmup", url) is not None:
+                    break
+                if time.time() > deadline:
+                    raise RuntimeError("Rasa did not answer with a model")
+                time.sleep(0.5)
+        for gateway in self.gateway_urls:
+            while True:
+                self.check_alive()
+                try:
+                    with urlopen(f"{gateway}/healthz", timeout=5) as resp:  # noqa: S310
+                        if resp.status == 200:
+                            break
+                except (URLError, OSError):
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError("the gateway did not become healthy")
+                time.sleep(0.5)
         return time.time() - started
 
-    def probe_rasa(self, sender: str) -> Optional[float]:
+    def probe_rasa(self, sender: str, url: Optional[str] = None) -> Optional[float]:
         """Latency (s) of one message to Rasa's REST channel, None if no answer."""
-        req = Request(f"{self.rasa_url}/webhooks/rest/webhook", method="POST",
+        req = Request(f"{url or self.rasa_url}/webhooks/rest/webhook", method="POST",
                       data=json.dumps({"sender": sender, "message": "salam"}).encode(),
                       headers={"Content-Type": "application/json"})
         t0 = time.perf_counter()
@@ -586,7 +693,7 @@ class Bench:
             time.sleep(0.5)
         if self.args.quiet_wait <= 0:
             return
-        pids = {k.name: k.proc.pid for k in self.kids}
+        pids = {k.name: [k.proc.pid] for k in self.kids}
         deadline = time.time() + self.args.quiet_wait
         others = 0.0
         for _ in range(int(self.args.quiet_wait) + 1):
@@ -619,6 +726,9 @@ class Bench:
                 finally:
                     sys.stdout = saved
             print("stack: stopped", flush=True)
+        if self.database_url:
+            drop_postgres_database(self.database_url)
+            self.database_url = ""
 
     # -- one phase -----------------------------------------------------------------------
     def phase(self, kind: str, rate: float, duration: float, label: str) -> dict[str, Any]:
@@ -627,7 +737,7 @@ class Bench:
         cfg = {
             "kind": kind, "rate": rate, "duration": duration, "phase": self.phase_no,
             "seed": self.args.seed, "senders": self.args.senders, "max_inflight": self.args.max_inflight,
-            "timeout": self.args.timeout, "gateway_url": self.gateway_url, "rasa_url": self.rasa_url,
+            "timeout": self.args.timeout, "gateway_urls": self.gateway_urls, "rasa_url": self.rasa_url,
             "public_base_url": self.settings.public_base_url,
             "auth_token": self.settings.twilio_auth_token,
             "result_path": str(self.var_dir / f"phase{self.phase_no}.json"),
@@ -635,7 +745,7 @@ class Bench:
         cfg_path = self.var_dir / f"phase{self.phase_no}.config.json"
         cfg_path.write_text(json.dumps(cfg))
         os.chmod(cfg_path, 0o600)
-        pids = {k.name: k.proc.pid for k in self.kids if k.name in SERVER_NAMES}
+        pids = self.server_pids()
         assert self.sampler is not None
         self.sampler.phase = label
         before = cpu_snapshot(pids)
@@ -701,11 +811,64 @@ class Bench:
                         out[kind].append((time.perf_counter() - t0) * 1000)
         return out
 
+    def long(self, turns: int, parallel: int) -> dict[str, Any]:
+        """`parallel` conversations of `turns` turns through the gateway, in step (turn t of
+        each at once, then turn t+1): latency of each turn, and the servers' CPU over turns
+        1-10 and over the last 10."""
+        self.settle()
+        return asyncio.run(self._long(turns, parallel))
+
+    async def _long(self, turns: int, parallel: int) -> dict[str, Any]:
+        import aiohttp
+        from twilio.request_validator import RequestValidator
+
+        self.phase_no += 1
+        validator = RequestValidator(self.settings.twilio_auth_token)
+        signed_url = self.settings.public_base_url.rstrip("/") + "/twilio/messages"
+        url = self.gateway_url + "/twilio/messages"
+        pids = self.server_pids()
+        lat: list[list[float]] = [[] for _ in range(turns)]
+        rasa_ms: list[float] = []  # Rasa's CPU for each step (all conversations' turn t)
+        cpu: dict[int, dict[str, Any]] = {}
+        bad = 0
+
+        async def turn(session: aiohttp.ClientSession, conv: int, t: int) -> None:
+            nonlocal bad
+            params = {"From": f"whatsapp:+2126{self.phase_no % 100:02d}{parallel:02d}{conv:04d}",
+                      "To": "whatsapp:+212500000000", "Body": LONG_SCRIPT[t % len(LONG_SCRIPT)],
+                      "NumMedia": "0", "MessageSid": f"SMl{self.phase_no:03d}{conv:04d}{t:05d}{secrets.token_hex(9)}"}
+            headers = {"X-Twilio-Signature": validator.compute_signature(signed_url, params)}
+            t0 = time.perf_counter()
+            async with session.post(url, data=params, headers=headers) as resp:
+                text = await resp.text()
+                if resp.status != 200 or "<Message" not in text or "8350" in text and "Sm7i liya" in text:
+                    bad += 1
+            lat[t].append((time.perf_counter() - t0) * 1000)
+
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.args.timeout)) as session:
+            for t in range(turns):  # bounded by count, each request by the timeout
+                if t in (0, turns - 10):
+                    cpu[t] = cpu_snapshot(pids)
+                before = cpu_ns(pids["rasa"])
+                await asyncio.gather(*(turn(session, c, t) for c in range(parallel)))
+                rasa_ms.append((cpu_ns(pids["rasa"]) - before) / 1e6 / parallel)
+                if t in (9, turns - 1):
+                    cpu[t] = cpu_snapshot(pids)
+        windows = {"first": (0, 9), "last": (turns - 10, turns - 1)}
+        out: dict[str, Any] = {"turns": turns, "parallel": parallel, "bad": bad}
+        for name, (a, b) in windows.items():
+            used = cpu_usage(cpu[a], cpu[b], 0.0)
+            n = 10 * parallel
+            out[name] = {"p50": pct([x for t in range(a, b + 1) for x in lat[t]], 50),
+                         "cpu_rasa_p50": pct(rasa_ms[a:b + 1], 50),
+                         **{f"cpu_{k}": used[k] / 100 * used["wall_s"] * 1000 / n for k in SERVER_NAMES}}
+        return out
+
     # -- the runs ----------------------------------------------------------------------
     def run(self) -> int:
         a = self.args
         self.start_stack()
-        pids = {k.name: k.proc.pid for k in self.kids if k.name in SERVER_NAMES}
+        pids = self.server_pids()
         planned = (len(a.rates) * (2 if a.direct else 1) * (a.duration + a.timeout + 100)
                    + (a.soak or 0) + a.serial + START_TIMEOUT_S + 600)
         self.sampler = Sampler(pids, planned)
@@ -719,6 +882,13 @@ class Bench:
               flush=True)
         self.phase("gateway", 5, a.warmup, "warm-up")  # not in the tables
         results: dict[str, list[dict[str, Any]]] = {"gateway": [], "direct": []}
+        self.results = results
+        if self.scaled:
+            print(f"\n# Scaled configuration: {SCALED} gateways (taken in turn), {SCALED} Rasa servers, "
+                  f"{SCALED} action servers, PostgreSQL and Redis; direct runs to one Rasa server\n", flush=True)
+        else:
+            print(f"\n# Single stack: one gateway, {len(self.rasa_urls)} Rasa server(s), one action server, "
+                  "SQLite; direct runs to one Rasa server\n", flush=True)
         if a.soak:
             soak = self.phase("gateway", a.rate, a.soak, "soak")
             print_soak(soak, self.sampler)
@@ -731,16 +901,22 @@ class Bench:
                 if a.direct:
                     results["direct"].append(self.phase("rasa", rate, a.duration, f"direct {rate:g}/s"))
             print_summary(results)
-        if a.serial:
+        if a.serial and not self.scaled:
             serial = self.serial(a.serial)
             print_serial(serial)
             results["serial"] = [{"gateway_ms": serial["gateway"], "direct_ms": serial["direct"]}]
+        if a.long and not self.scaled:
+            results["long"] = [self.long(a.long, 1), self.long(a.long, a.long_parallel)]
+            print_long(results["long"])
         if a.json:
             slim = {k: [{kk: vv for kk, vv in r.items() if not kk.endswith("latencies_ms")} for r in v]
                     for k, v in results.items()}
             if a.soak:
                 slim["rss_samples"] = [(t, ph, s) for t, ph, s in self.sampler.samples]
-            Path(a.json).write_text(json.dumps(slim, indent=1))
+            path = Path(a.json)
+            if self.scaled:
+                path = path.with_name(path.stem + "-scaled" + path.suffix)
+            path.write_text(json.dumps(slim, indent=1))
         return 0
 
 
@@ -827,6 +1003,24 @@ def print_serial(res: dict[str, list[float]]) -> None:
         print(f"\np50: the gateway adds {g50 - d50:+.1f} ms (x{g50 / d50:.2f})")
 
 
+def print_long(results: list[dict[str, Any]]) -> None:
+    print(f"\n## Long conversations ({results[0]['turns']} turns each, through the gateway, "
+          "conversations in step)\n")
+    print("| conversations at once | p50 ms turns 1-10 | p50 ms last 10 | ratio | Rasa CPU ms/turn p50 1-10 "
+          "| last 10 | ratio | Rasa CPU ms/turn mean 1-10 | last 10 | ratio | gateway CPU ms/turn 1-10 | last 10 "
+          "| actions CPU ms/turn 1-10 | last 10 | static fallback or error |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        f, l = r["first"], r["last"]
+        ratio = lambda a, b: fmt(b / a, 2) if a and b else "-"  # noqa: E731
+        print(f"| {r['parallel']} | {fmt(f['p50'], 1)} | {fmt(l['p50'], 1)} | {ratio(f['p50'], l['p50'])} | "
+              f"{fmt(f['cpu_rasa_p50'], 1)} | {fmt(l['cpu_rasa_p50'], 1)} | "
+              f"{ratio(f['cpu_rasa_p50'], l['cpu_rasa_p50'])} | "
+              f"{fmt(f['cpu_rasa'], 1)} | {fmt(l['cpu_rasa'], 1)} | {ratio(f['cpu_rasa'], l['cpu_rasa'])} | "
+              f"{fmt(f['cpu_gateway'], 1)} | {fmt(l['cpu_gateway'], 1)} | {fmt(f['cpu_actions'], 1)} | "
+              f"{fmt(l['cpu_actions'], 1)} | {r['bad']} |")
+
+
 def print_soak(res: dict[str, Any], sampler: Sampler) -> None:
     rows = [(t, s) for t, ph, s in sampler.samples if ph == "soak"]
     if not rows:
@@ -881,6 +1075,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--no-direct", dest="direct", action="store_false", help="skip the direct Rasa runs")
     parser.add_argument("--serial", type=int, default=300, metavar="N",
                         help="then N messages one at a time, gateway and direct (0: skip)")
+    parser.add_argument("--rasa", type=int, default=None, metavar="N",
+                        help="Rasa servers behind the gateway (default: RASA_PROCESSES's default); "
+                             "the direct runs go to the first one alone")
+    parser.add_argument("--long", type=int, default=100, metavar="TURNS",
+                        help="then one conversation of TURNS turns one at a time, and --long-parallel "
+                             "at once, through the gateway: turns 1-10 against the last 10 (0: skip)")
+    parser.add_argument("--long-parallel", type=int, default=5, metavar="N")
+    parser.add_argument("--scaled", action="store_true",
+                        help="then the same rates on the scaled configuration (make run-scaled: two of "
+                             "each process, PostgreSQL and Redis), and both side by side")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--json", help="also write the figures (without raw latencies) to this file")
@@ -890,6 +1094,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         return client_main(args.client_config)
 
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    if args.rasa is None:
+        from core.settings import Settings
+        args.rasa = Settings.rasa_processes
+    if not 1 <= args.rasa <= 16 or not 0 <= args.long <= 1000 or not 1 <= args.long_parallel <= 50:
+        parser.error("--rasa takes 1..16, --long 0..1000 turns, --long-parallel 1..50")
+    if args.long and args.long < 20:
+        parser.error("--long needs at least 20 turns (the first 10 against the last 10)")
     if args.quick:
         args.rates, args.duration, args.warmup, args.serial = [5.0, 20.0], 5.0, 3.0, min(args.serial, 50)
     if not 1 <= args.senders <= 999 or not args.rates or min(args.rates) <= 0 or args.duration <= 0:
@@ -908,10 +1119,41 @@ def main(argv: Optional[list[str]] = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    bench = Bench(args)
+    code = run_one(Bench(args), args)
+    if code == 0 and args.scaled:
+        single = LAST_RESULTS[-1]
+        code = run_one(Bench(args, scaled=True), args)
+        if code == 0:
+            print_side_by_side(single, LAST_RESULTS[-1])
+    return code
+
+
+LAST_RESULTS: list[dict[str, Any]] = []
+
+
+def print_side_by_side(single: dict[str, Any], scaled: dict[str, Any]) -> None:
+    print("\n## Single stack and scaled configuration, same run\n")
+    print("| target msg/s | single: answered/s | p50 | p95 | fallback + errors | scaled: answered/s | p50 | p95 "
+          "| fallback + errors | direct to one Rasa (single run): answered/s | p95 |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    direct = {r["rate"]: r for r in single.get("direct", [])}
+    for a, b in zip(single["gateway"], scaled["gateway"]):
+        sa_, sb = summary(a), summary(b)
+        d = direct.get(a["rate"])
+        sd = summary(d) if d else None
+        bad = lambda r: r["fallback"] + r["non200"] + r["client_errors"]  # noqa: E731
+        print(f"| {a['rate']:g} | {sa_['answered_rate']:.1f} | {fmt(sa_['p50'])} | {fmt(sa_['p95'])} | {bad(a)} | "
+              f"{sb['answered_rate']:.1f} | {fmt(sb['p50'])} | {fmt(sb['p95'])} | {bad(b)} | "
+              f"{fmt(sd and sd['answered_rate'], 1)} | {fmt(sd and sd['p95'])} |")
+
+
+def run_one(bench: Bench, args: argparse.Namespace) -> int:
+    """One stack's phases; the stack is stopped (and its var dir removed) whatever happens."""
     keep = args.keep
     try:
-        return bench.run()
+        code = bench.run()
+        LAST_RESULTS.append(bench.results)
+        return code
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the stack", file=sys.stderr, flush=True)
         return 130
