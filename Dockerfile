@@ -16,7 +16,7 @@ RUN pip install pip==24.0 && pip install -r requirements.txt && pip check
 COPY . .
 # The model is built into the image from the data in it (about 1 min on 2 cores), so an image
 # always carries the model of its own training data.
-RUN python -m bot.rasa_server train --data data/nlu data/rules data/stories --config config.yml \
+RUN python -m rasa_ext.rasa_server train --data data/nlu data/rules data/stories --config config.yml \
         --domain domain.yml --out models --fixed-model-name salama \
     && rm -rf .rasa
 

@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-RASA := $(PY) -m bot.rasa_server
+RASA := $(PY) -m rasa_ext.rasa_server
 MODEL := models/salama.tar.gz
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -43,10 +43,10 @@ migrate: install ## create or upgrade the schema (make run does it first; DATABA
 	$(PY) -m bot.migrate $(ARGS)
 
 run: $(MODEL) ## migrate, then start actions, Rasa and the gateway (Ctrl-C stops all)
-	$(PY) -m bot.run
+	$(PY) -m tools.run
 
 shell: install ## chat through the gateway like a phone (ARGS="--sms" to be an SMS user)
-	$(PY) -m bot.shell $(ARGS)
+	$(PY) -m tools.shell $(ARGS)
 
 counsellor: install ## console account, same settings as make run: NAME=amina [ACTION=set-password|remove-counsellor]
 	@test -n "$(NAME)" || { echo "usage: make counsellor NAME=amina (the password is asked for)" >&2; exit 2; }
@@ -70,7 +70,7 @@ services: ## install chromium, start PostgreSQL and Redis when missing (what the
 	scripts/test_services.sh
 
 lint: install ## ruff (lint and import order) and mypy on the project's code
-	$(VENV)/bin/ruff check bot actions components core scripts tests
+	$(VENV)/bin/ruff check bot actions components core rasa_ext tools scripts tests
 	$(VENV)/bin/mypy
 
 test: services lint validate $(MODEL) ## everything CI runs: lint, data checks, all tests, test stories
@@ -85,10 +85,10 @@ bench: $(MODEL) ## place lookup speed and accuracy, then load: single stack, the
 	$(PY) scripts/bench_load.py --scaled
 
 purge: install ## delete what is older than the retention period
-	$(PY) -m bot.purge
+	$(PY) -m tools.purge
 
 clean: ## remove models, results and runtime state (keeps .venv)
 	rm -rf models results var
 
 run-scaled: $(MODEL) ## two gateways, Rasa servers and action servers on PostgreSQL + Redis
-	$(PY) -m bot.run --scaled 2
+	$(PY) -m tools.run --scaled 2

@@ -134,8 +134,8 @@ def tracker_url(endpoints: Path) -> Optional[str]:
     """The tracker store's database URL in `endpoints` (None: it keeps nothing in SQL)."""
     from rasa.utils.endpoints import read_endpoint_config  # Rasa's reader: same ${VAR}s as Rasa
 
-    from bot.purge import SQL_TYPES
-    from bot.tracker_store import tracker_db_url
+    from rasa_ext.tracker_store import tracker_db_url
+    from tools.purge import SQL_TYPES
 
     config = read_endpoint_config(str(endpoints), "tracker_store")
     if config is None or (config.type or "").lower() not in SQL_TYPES:
@@ -166,7 +166,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--database-url", help="the gateway store (default: DATABASE_URL, else var/)")
     args = parser.parse_args(argv)
     with warnings.catch_warnings(record=True):  # Rasa's imports warn about their own imports
-        from bot.tracker_store import settings_from_env
+        from rasa_ext.tracker_store import settings_from_env
     url = args.database_url or settings_from_env().store_url
     try:
         before, after = upgrade(url)

@@ -4,7 +4,7 @@ Several Rasa servers may share the work (RASA_URL lists them, comma-separated; `
 starts RASA_PROCESSES of them). A conversation always goes to the same one: the servers are
 ranked per conversation by a hash of her pseudonym and the server's URL (rendezvous hashing),
 and the first whose connection holds answers. So her tracker stays in that server's memory
-(bot/tracker_store.py), one server handles her turns in order, and when a server is down or
+(rasa_ext/tracker_store.py), one server handles her turns in order, and when a server is down or
 restarting (connection refused, reset or closed) only its conversations move, to the next in
 their ranking, which reads them from the shared tracker store; they come back when it is up
 again. A server that answers with an error or times out is not asked twice: the gateway's usual

@@ -5,7 +5,7 @@ Rasa runs `action_extract_turn_slots` after every message she sends, with the tr
 latest intent is the topic. `action_nearest_help` sets the `region` slot: the region asked
 about. Only those two labels are counted (bot.stats, into the gateway store's daily counters);
 her sender id, text and slots go nowhere. `install()` wraps rasa_sdk's executor once, from
-bot.actions_server. A store that cannot be written loses counts, never an answer.
+actions.server. A store that cannot be written loses counts, never an answer.
 """
 from __future__ import annotations
 
@@ -98,8 +98,8 @@ def install(counter: Optional[ActionStats] = None) -> Optional[ActionStats]:
     usable settings the action server runs uncounted rather than not at all."""
     if counter is None:
         from bot.store import make_engine
-        from bot.tracker_store import settings_from_env
         from core.settings import SettingsError
+        from rasa_ext.tracker_store import settings_from_env
 
         try:
             counter = ActionStats(Stats(make_engine(settings_from_env().store_url)), load_topics())

@@ -530,8 +530,8 @@ class Bench:
     def start_stack(self) -> None:
         from dataclasses import fields
 
-        from bot.run import Child, children
         from core.settings import Settings
+        from tools.run import Child, children
 
         env = dict(os.environ)
         # Nothing of the caller's configuration may point the stack at real services.
@@ -553,7 +553,7 @@ class Bench:
             PYTHONPATH=str(ROOT),
         )
         if self.scaled:
-            from bot.run import scaled_env
+            from tools.run import scaled_env
             self.database_url = new_postgres_database()
             env.update(DATABASE_URL=self.database_url, REDIS_URL=SCALED_REDIS)
             env.update(scaled_env(Settings.from_env(env)))
@@ -562,7 +562,7 @@ class Bench:
         if not self.scaled:
             endpoints.write_text(
                 f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
-                "tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: \"sqlite\"\n"
+                "tracker_store:\n  type: rasa_ext.tracker_store.EncryptedSQLTrackerStore\n  dialect: \"sqlite\"\n"
                 f'  db: "{self.var_dir / "tracker.db"}"\n'
                 "lock_store:\n  type: in_memory\n"
             )
@@ -595,10 +595,10 @@ class Bench:
                                                           "TWILIO_API_BASE_URL", "REPLY_BUDGET_S",
                                                           "RATE_LIMIT_PER_MINUTE")
                                    if k in env})
-        kids.insert(0, Child("twilio-local", [sys.executable, "-m", "bot.fake_twilio",
+        kids.insert(0, Child("twilio-local", [sys.executable, "-m", "tools.fake_twilio",
                                               "--port", str(self.ports["twilio"])], dict(env)))
         self.kids = kids
-        from bot.run import migrate
+        from tools.run import migrate
         if not migrate(dict(next(k for k in kids if k.name.startswith("rasa")).env,
                             **({"DATABASE_URL": self.database_url} if self.scaled else {})), str(endpoints)):
             raise RuntimeError("the schema migration failed")
@@ -706,7 +706,7 @@ class Bench:
             print(f"note: other processes still use {others:.0f}% of a core; measuring anyway", flush=True)
 
     def stop_stack(self) -> None:
-        from bot.run import stop
+        from tools.run import stop
 
         if self.client and self.client.poll() is None:
             self.client.terminate()

@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from bot.run import Child, children, start, stop  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from tools.run import Child, children, start, stop  # noqa: E402
 
 MODEL = ROOT / "models" / "salama.tar.gz"
 
@@ -168,7 +168,7 @@ def main() -> int:
         endpoints = Path(var) / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-            f'tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
+            f'tracker_store:\n  type: rasa_ext.tracker_store.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
             f'  db: "{Path(var) / "tracker.db"}"\nlock_store:\n  type: in_memory\n')
         if (args.tree / "bot" / "migrate.py").exists():  # trees with migrations make the schema first
             subprocess.run([sys.executable, "-m", "bot.migrate", "--endpoints", str(endpoints)], cwd=args.tree,

@@ -22,12 +22,12 @@ import pytest
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
-from bot import fake_twilio
 from bot.app import init_app
 from bot.migrate import upgrade
-from bot.run import Child, children, start, stop
 from core.logsafe import configure_logging
 from core.settings import ROOT, Settings
+from tools import fake_twilio
+from tools.run import Child, children, start, stop
 
 MODEL = ROOT / "models" / "salama.tar.gz"
 POSTGRES_URL = "postgresql://root@127.0.0.1:5432/test"
@@ -235,7 +235,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     endpoints = var_dir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
+        f'tracker_store:\n  type: rasa_ext.tracker_store.EncryptedSQLTrackerStore\n  dialect: "sqlite"\n'
         f'  db: "{var_dir / "tracker.db"}"\n'
         "lock_store:\n  type: in_memory\n"
     )

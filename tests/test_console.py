@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from bot.appkeys import GATEWAY, STORE
 from bot.console import accounts, cli, login
 from bot.console.canned import load_canned
-from bot.run import console_hint
 from bot.store import Store, audit, counsellors, sessions
 from core.settings import ROOT
 from tests.conftest import Phone, sent_to
+from tools.run import console_hint
 
 PASSWORD = "correct horse battery staple"
 HER = "whatsapp:+212600000001"

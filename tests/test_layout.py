@@ -17,7 +17,7 @@ MAX_LINES = 340
 LONG_OK = {"scripts/bench_load.py", "scripts/bench_login.py", "scripts/eval_nlu.py", "scripts/validate_data.py"}
 # Who may talk SQL: the store, its migrations, and Rasa's tracker store (Rasa's own table).
 SQL_OK = ("bot/store/", "bot/migrations/", "bot/migrate.py", "rasa_ext/tracker_store.py",
-          "bot/tracker_store.py")
+          "rasa_ext/tracker_store.py")
 
 
 def _sources() -> list[Path]:

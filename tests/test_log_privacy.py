@@ -15,9 +15,9 @@ import pytest
 from aiohttp import web
 
 from bot.appkeys import GATEWAY
-from bot.run import children, stop
 from core import logsafe
 from tests.conftest import MODEL, Phone, Stack, free_port, make_settings
+from tools.run import children, stop
 
 NUMBER = "whatsapp:+212661234567"
 FOREIGN = ["+33 6 12 34 56 78", "+1 (415) 555-0100", "+44 20 7946 0958", "0033612345678"]
@@ -113,7 +113,7 @@ def fault_stack(tmp_path_factory) -> Iterator[tuple[Stack, Path, int]]:
     rasa_port, actions_port, switch_port = free_port(), free_port(), free_port()
     endpoints = var_dir / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{switch_port}/webhook"\n'
-                         "tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n"
+                         "tracker_store:\n  type: rasa_ext.tracker_store.EncryptedSQLTrackerStore\n"
                          f'  dialect: "sqlite"\n  db: "{var_dir / "tracker.db"}"\n')
     kids = [k for k in children(settings, MODEL, str(endpoints), rasa_port=rasa_port,
                                 actions_port=actions_port, log_suffix="-fault")

@@ -139,7 +139,7 @@ def test_migrate_steps_started_together_on_an_empty_postgres_database_all_succee
         db = sa.engine.make_url(url)
         endpoints = tmp_path / "endpoints.yml"
         endpoints.write_text(
-            "tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n"
+            "tracker_store:\n  type: rasa_ext.tracker_store.EncryptedSQLTrackerStore\n"
             f"  dialect: postgresql\n  url: {db.host}\n  port: {db.port}\n  db: {db.database}\n"
             f"  username: {db.username}\n")
         done = _migrate_together(url, endpoints, 3)
@@ -157,7 +157,7 @@ def test_migrate_steps_started_together_on_an_empty_postgres_database_all_succee
 
 def test_migrate_steps_started_together_on_an_empty_sqlite_file_all_succeed(tmp_path):
     endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text("tracker_store:\n  type: bot.tracker_store.EncryptedSQLTrackerStore\n"
+    endpoints.write_text("tracker_store:\n  type: rasa_ext.tracker_store.EncryptedSQLTrackerStore\n"
                          f"  dialect: sqlite\n  db: {tmp_path / 'tracker.db'}\n")
     done = _migrate_together(f"sqlite:///{tmp_path / 'gateway.db'}", endpoints, 3)
     for proc in done:

@@ -21,17 +21,17 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import purge
 from bot.appkeys import GATEWAY, STORE
 from bot.console.canned import CANNED_PATH, load_canned
 from bot.store import Store, audit, conversations, inbound, notes, outbox, transcript
 from bot.store import metadata as store_metadata
 from bot.texts import TEXTS_PATH
-from bot.tracker_store import EncryptedSQLTrackerStore, UnreadableEvent
 from core.crypto import Vault
 from core.language import VARIETIES
 from core.settings import ROOT
+from rasa_ext.tracker_store import EncryptedSQLTrackerStore, UnreadableEvent
 from tests.conftest import Phone, make_settings
+from tools import purge
 
 integration = pytest.mark.integration
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -281,13 +281,13 @@ async def test_purge_removes_old_rows_and_keeps_recent_ones_in_both_stores(
     _gateway_rows_at(store, vault, "u-old", old)
     _gateway_rows_at(store, vault, "u-recent", recent)
     db = tmp_path / "tracker.db"
-    # A long retention here, so that the store's own hourly purge leaves the old rows to bot.purge.
+    # A long retention here, so that the store's own hourly purge leaves the old rows to tools.purge.
     tracker_store = EncryptedSQLTrackerStore(domain, db=str(db), vault=vault, retention_days=3650)
     await tracker_store.save(canary_tracker(domain, "u-old", "zqcanary-retention", at=old))
     await tracker_store.save(canary_tracker(domain, "u-recent", "zqcanary-retention", at=recent))
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(yaml.safe_dump({"tracker_store": {
-        "type": "bot.tracker_store.EncryptedSQLTrackerStore", "dialect": "sqlite", "db": str(db)}}))
+        "type": "rasa_ext.tracker_store.EncryptedSQLTrackerStore", "dialect": "sqlite", "db": str(db)}}))
     for name, value in {"SALAMA_SECRET": settings.salama_secret, "SALAMA_VAR_DIR": str(var_dir),
                         "RETENTION_DAYS": "30"}.items():
         monkeypatch.setenv(name, value)

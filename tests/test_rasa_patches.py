@@ -1,4 +1,4 @@
-"""bot.rasa_patches: Rasa's behaviour is kept, only repeated work goes."""
+"""rasa_ext.rasa_patches: Rasa's behaviour is kept, only repeated work goes."""
 from __future__ import annotations
 
 import copy
@@ -21,8 +21,8 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
-from bot import rasa_patches
 from core.settings import ROOT
+from rasa_ext import rasa_patches
 
 VALID = [
     {"events": [], "responses": []},

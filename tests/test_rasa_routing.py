@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from bot.rasa_client import ranking, rasa_urls
-from bot.run import first_port
 from bot.texts import TEXTS_PATH
 from core.settings import ROOT, SettingsError
 from tests.conftest import Phone, Stack, free_port, make_settings
+from tools.run import first_port
 
 URLS = ["http://127.0.0.1:5005", "http://127.0.0.1:5006", "http://127.0.0.1:5007"]
 

@@ -17,9 +17,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.rasa_client import ranking
-from bot.run import first_port
 from core.settings import ROOT, Settings
 from tests.conftest import MODEL, free_port
+from tools.run import first_port
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen, dict[str, str], Path]:
     env.pop("SALAMA_SECRET", None)
     log = tmp_path / "run.out"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot.run"], cwd=ROOT, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "tools.run"], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 180
     while time.time() < deadline:

@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from bot.appkeys import GATEWAY, STORE
-from bot.run import wait_healthy
 from bot.store import inbound, schema_head
 from core.settings import ROOT, Settings
 from tests.conftest import MODEL, Phone, empty_postgres_database, free_port, twiml_messages
+from tools.run import wait_healthy
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 REDIS_SERVER = "redis://127.0.0.1:6379"
@@ -51,7 +51,7 @@ def _empty_redis_db() -> int:
 
 
 class ScaledRun:
-    """`python -m bot.run --scaled 2` (what `make run-scaled` runs), on ports of its own."""
+    """`python -m tools.run --scaled 2` (what `make run-scaled` runs), on ports of its own."""
 
     def __init__(self, var_dir: Path, database_url: str, redis_url: str) -> None:
         self.gateway, rasa, actions, twilio = _free_pair(), _free_pair(), _free_pair(), free_port()
@@ -68,7 +68,7 @@ class ScaledRun:
         self.gateway_urls = [f"http://127.0.0.1:{self.gateway + i}" for i in range(2)]
         self.log = var_dir / "run-scaled.out"
         with open(self.log, "w") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot.run", "--scaled", "2", "--model", str(MODEL)],
+            self.proc = subprocess.Popen([sys.executable, "-m", "tools.run", "--scaled", "2", "--model", str(MODEL)],
                                          cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
 

@@ -1,4 +1,4 @@
-"""bot.tracker_store keeps a saved tracker in memory: a retrieval gives what the database gives."""
+"""rasa_ext.tracker_store keeps a saved tracker in memory: a retrieval gives what the database gives."""
 from __future__ import annotations
 
 import secrets
@@ -10,9 +10,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import EncryptedSQLTrackerStore
 from core.crypto import Vault
 from core.settings import ROOT
+from rasa_ext.tracker_store import EncryptedSQLTrackerStore
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ async def test_a_replacement_erases_and_is_kept_empty(stores, domain):
 def test_the_memory_is_bounded(stores, domain, monkeypatch):
     import asyncio
 
-    from bot import tracker_store
+    from rasa_ext import tracker_store
     a, _ = stores
     monkeypatch.setattr(tracker_store, "TRACKER_CACHE_SIZE", 3)
 

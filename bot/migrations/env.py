@@ -29,7 +29,7 @@ if context.is_offline_mode():
 if config.attributes.get("connection") is not None:
     run(config.attributes["connection"])
 else:
-    from bot.tracker_store import settings_from_env
+    from rasa_ext.tracker_store import settings_from_env
 
     if config.config_file_name is not None:
         fileConfig(config.config_file_name)

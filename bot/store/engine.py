@@ -13,7 +13,7 @@ STORE_THREADS = 4
 
 def sqlite_engine(url: Any, pool_size: int, max_overflow: int, future: bool) -> Engine:
     """A SQLite engine that keeps its connections open, in WAL mode (also Rasa's tracker store,
-    bot.tracker_store)."""
+    rasa_ext.tracker_store)."""
     engine = sa.create_engine(
         url, connect_args={"timeout": 30, "check_same_thread": False}, future=future,
         poolclass=sa.pool.QueuePool, pool_size=pool_size, max_overflow=max_overflow,

@@ -14,8 +14,8 @@ from typing import Optional
 from rasa.utils.endpoints import read_endpoint_config
 
 from bot.store import Store
-from bot.tracker_store import EncryptedSQLTrackerStore, purge_events_at, settings_from_env, tracker_db_url
 from core.settings import ROOT, Settings
+from rasa_ext.tracker_store import EncryptedSQLTrackerStore, purge_events_at, settings_from_env, tracker_db_url
 
 SQL_TYPES = {"sql", f"{EncryptedSQLTrackerStore.__module__}.{EncryptedSQLTrackerStore.__name__}".lower()}
 MEMORY_TYPES = {"", "in_memory"}

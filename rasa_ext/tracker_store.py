@@ -18,7 +18,7 @@ PostgreSQL) with three differences:
   Otherwise it is rebuilt from the database, as Rasa does. Kept for TRACKER_CACHE_IDLE_S after
   her last turn, TRACKER_CACHE_SIZE conversations at most; erasure drops it at once.
 
-endpoints.yml: `tracker_store: {type: bot.tracker_store.EncryptedSQLTrackerStore, dialect:
+endpoints.yml: `tracker_store: {type: rasa_ext.tracker_store.EncryptedSQLTrackerStore, dialect:
 ..., url: <host>, port: ..., db: ..., username: ..., password: ...}`, as for Rasa's `type: SQL`.
 """
 from __future__ import annotations

@@ -70,14 +70,14 @@ def children(settings: Settings, model: Path, endpoints: str, rasa_port: int = 5
         SALAMA_SECRET=settings.salama_secret,
     )
     result = [
-        Child("actions", [PY, "-m", "bot.actions_server", "--actions", "actions",
+        Child("actions", [PY, "-m", "actions.server", "--actions", "actions",
                           "--port", str(actions_port),
                           "--log-file", str(logs / f"actions{log_suffix}.log")], env),
     ]
     for k, port in enumerate(rasa_ports):
         suffix = log_suffix + (f"-{k + 1}" if rasa_processes > 1 else "")
         result.append(Child(f"rasa{suffix}" if rasa_processes > 1 else "rasa", [
-            PY, "-m", "bot.rasa_server", "run", "--model", str(model), "--enable-api",
+            PY, "-m", "rasa_ext.rasa_server", "run", "--model", str(model), "--enable-api",
             "--auth-token", settings.rasa_token, "--interface", "127.0.0.1",
             "--port", str(port), "--endpoints", endpoints, "--credentials", "credentials.yml",
             "--log-file", str(logs / f"rasa{suffix}.log")], env))
@@ -204,7 +204,7 @@ def main() -> int:
     if settings.local_mode:
         env = dict(kids[-1].env)
         port = urlsplit(env["TWILIO_API_BASE_URL"]).port or FAKE_TWILIO_PORT
-        kids.insert(0, Child("twilio-local", [PY, "-m", "bot.fake_twilio", "--echo",
+        kids.insert(0, Child("twilio-local", [PY, "-m", "tools.fake_twilio", "--echo",
                                               "--port", str(port)], env))
     stopping = False
 

@@ -1,4 +1,4 @@
-"""Performance fixes applied to Rasa 3.6 before it starts (bot.rasa_server).
+"""Performance fixes applied to Rasa 3.6 before it starts (rasa_ext.rasa_server).
 
 Each fix keeps Rasa's behaviour and only removes repeated work; tests/test_rasa_patches.py
 checks both.

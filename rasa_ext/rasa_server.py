@@ -1,5 +1,5 @@
 """Runs Rasa's own CLI with every log record sanitised (core.logsafe), its text-bearing
-structlog fields redacted, its log file rotated, and the performance fixes of bot.rasa_patches."""
+structlog fields redacted, its log file rotated, and the performance fixes of rasa_ext.rasa_patches."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +9,8 @@ from typing import Any, Optional
 import rasa.core.utils
 import rasa.utils.log_utils as log_utils
 
-from bot import rasa_patches
 from core import logsafe
+from rasa_ext import rasa_patches
 
 
 def _rotating_file_logging(logger_obj: logging.Logger, log_file: Optional[str],
