@@ -236,7 +236,7 @@ def test_make_run_says_where_the_console_is_and_how_to_get_an_account(var_dir):
         console_hint(scaled, scaled=True)
     secret = make_settings(var_dir, database_url="postgresql://salama:s3cret@db.example/salama")
     assert "s3cret" not in console_hint(secret, scaled=True), "a password in DATABASE_URL is never printed"
-    run = (ROOT / "bot" / "run.py").read_text()
+    run = (ROOT / "tools" / "run.py").read_text()
     assert "print(console_hint(settings" in run, "printed once the gateway is ready"
 
 

@@ -20,7 +20,7 @@ import redis
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
-from bot.appkeys import GATEWAY, STORE
+from bot.appkeys import GATEWAY, METRICS, STORE
 from bot.store import inbound, schema_head
 from core.settings import ROOT, Settings
 from tests.conftest import MODEL, Phone, empty_postgres_database, free_port, twiml_messages
@@ -155,15 +155,27 @@ async def test_alternating_gateways_answer_each_message_once_in_order(gateways):
     sent: dict[str, list[tuple[dict, Any]]] = {n: [] for n in numbers}
     results: dict[str, list[list[str]]] = {n: [] for n in numbers}
 
+    sending = asyncio.Lock()
+
+    def arrived() -> float:
+        """Messages that have reached either gateway (HTTP alone does not keep two concurrent
+        requests to two servers in order on a loaded machine)."""
+        return sum(app[METRICS].registry.get_sample_value("salama_messages_in_total", {"channel": "whatsapp"}) or 0
+                   for app in (app_a, app_b))
+
     async def conversation(number: str) -> None:
         phones = [Phone(client_a, settings, number), Phone(client_b, settings, number)]
         tasks = []
         for i, body in enumerate(script):
             phone = phones[i % 2]
             params = phone.params(body)
-            tasks.append(asyncio.create_task(phone.post(params)))
-            sent[number].append((params, phones[(i + 1) % 2]))
-            await asyncio.sleep(0.05)
+            async with sending:  # one send at a time, so the count that rises is this one's
+                before = arrived()
+                tasks.append(asyncio.create_task(phone.post(params)))
+                sent[number].append((params, phones[(i + 1) % 2]))
+                # The next one leaves once this one has reached a gateway, while it is in flight.
+                while arrived() <= before:
+                    await asyncio.sleep(0.002)
         for task in tasks:
             resp = await task
             assert resp.status == 200
