@@ -3,11 +3,15 @@
     .venv/bin/python scripts/bench_load.py                 # rates 5,10,20,30 msg/s, 20 s each
     .venv/bin/python scripts/bench_load.py --quick         # rates 5,20, 5 s each
     .venv/bin/python scripts/bench_load.py --soak 600      # 10 minutes at --rate (default 10)
+    .venv/bin/python scripts/bench_load.py --scaled        # then the scaled configuration too
 
-Starts its own stack on free loopback ports in a temporary var dir (action server, Rasa with
-an encrypted SQLite tracker store and the in-memory lock store, the gateway in local mode with
-REPLY_BUDGET_S=8, and the local Twilio stand-in for late answers), waits until Rasa answers
-with a model, and stops everything at the end, also on Ctrl-C or an error.
+Starts its own stack on free loopback ports in a temporary var dir (action server,
+RASA_PROCESSES Rasa servers (--rasa N) with an encrypted SQLite tracker store and the in-memory
+lock store, the gateway in local mode with REPLY_BUDGET_S=8, and the local Twilio stand-in for
+late answers), waits until every Rasa server answers with a model, and stops everything at the
+end, also on Ctrl-C or an error. With --scaled it then does the same with the scaled
+configuration (`make run-scaled`: two gateways, two Rasa servers, two action servers, a new
+PostgreSQL database dropped at the end, Redis) and prints both stacks side by side.
 
 The load comes from a separate process (this script with --client-config), one per phase:
 open loop (request i is sent at start + i/rate whatever the answers, unless the in-flight cap
@@ -26,7 +30,9 @@ errors and timeouts, the gateway's static fallback, rate-limited answers, skippe
 peak RSS of gateway, Rasa and action server (VmRSS of each process tree, sampled every
 second), their CPU use and the machine's other load. Then the ratio gateway / direct for
 p50 and p95 at each rate, and (--serial N, default 300) the same comparison one request at a
-time, without queueing. With --soak: RSS each minute and its growth over the soak.
+time, without queueing; and (--long TURNS, default 100) long conversations through the gateway,
+one alone then --long-parallel at once: latency and CPU per turn of turns 1-10 against the last
+10. With --soak: RSS each minute and its growth over the soak.
 Percentiles are interpolated between ranks; no means are reported.
 """
 from __future__ import annotations

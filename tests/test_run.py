@@ -58,7 +58,8 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen, dict[str, str], Path]:
             pass
         assert proc.poll() is None, log.read_text()[-3000:]
         time.sleep(1)
-    proc.kill()
+    proc.send_signal(signal.SIGINT)  # it stops its children (each in its own session) first
+    proc.wait(timeout=60)
     raise AssertionError("make run did not become healthy: " + log.read_text()[-3000:])
 
 
