@@ -16,6 +16,9 @@ from bot.gateway.ratelimit import RateLimiter
 from bot.handoff import Handoffs
 from bot.inbound import Inbound
 from bot.keywords import Keyword, keyword, word_of
+from bot.rasa_client import RasaClient
+from bot.texts import Texts
+from core.crypto import Vault
 from core.language import detect
 from core.safety_net import SafetyNet
 
@@ -38,20 +41,16 @@ class Gateway:
 
     # What the console, the periodic jobs and the tests use.
     @property
-    def texts(self):
+    def texts(self) -> Texts:
         return self.p.texts
 
     @property
-    def vault(self):
+    def vault(self) -> Vault:
         return self.p.vault
 
     @property
-    def rasa(self):
+    def rasa(self) -> RasaClient:
         return self.p.rasa
-
-    @property
-    def locks(self):
-        return self.p.locks
 
     @property
     def stats(self):
