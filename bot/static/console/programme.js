@@ -95,41 +95,9 @@ const $ = (id) => document.getElementById(id);
 const t = (key, vars = {}) =>
   (LABELS[state.lang][key] || LABELS.fr[key] || key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? "");
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  for (const child of children) if (child) node.append(child);
-  return node;
-}
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body.error || `HTTP ${status}`);
-    this.status = status;
-    this.code = body.code || "";
-  }
-}
-
-async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
-  let resp;
-  try {
-    resp = await fetch(path, { method, headers, credentials: "same-origin",
-                               body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (err) {
-    throw new ApiError(0, { code: "network", error: String(err) });
-  }
-  const data = await resp.json().catch(() => ({}));
-  if (resp.status === 401) location.assign("/console");  // the login is the console's
-  if (!resp.ok) throw new ApiError(resp.status, data);
-  return data;
-}
+// el, ApiError and apiRequest: common.js. The login is the console's page.
+const api = (method, path, body) =>
+  apiRequest(method, path, body, state.csrf, () => location.assign("/console"));
 
 function notify(text, ok = false) {
   const box = $("alert");
