@@ -22,14 +22,13 @@ from bot.console import accounts, cli, login
 from bot.console.canned import load_canned
 from bot.store import Store, audit, counsellors, sessions
 from core.settings import ROOT
-from tests.conftest import Phone, sent_to
+from tests.conftest import Phone, empty_postgres_database, sent_to
 from tools.run import console_hint
 
 PASSWORD = "correct horse battery staple"
 HER = "whatsapp:+212600000001"
 COOKIE = "salama_console"
 OWASP_N = accounts.SCRYPT_N  # the real cost, checked below
-POSTGRES_SERVER = "postgresql://root@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -201,13 +200,7 @@ def test_make_counsellor_works_in_local_mode_with_nothing_configured(var_dir):
 def test_make_counsellor_uses_a_real_configurations_store(tmp_path):
     """With a Twilio token and DATABASE_URL set (a real deployment), the account lands in PostgreSQL."""
     var_dir = tmp_path / "empty-var"  # not the migrated var_dir fixture: nothing local may appear
-    name = f"salama_{secrets.token_hex(6)}"
-    admin = sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as conn:
-        # template0 takes no connections: never "template1 is being accessed by other users"
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
-    url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with empty_postgres_database() as url:
         env = clean_env(var_dir, TWILIO_AUTH_TOKEN="a-real-looking-token-0123456789", DATABASE_URL=url,
                         SALAMA_SECRET="a-test-secret-of-enough-length")
         done = make_counsellor(env, "salma")
@@ -218,12 +211,6 @@ def test_make_counsellor_uses_a_real_configurations_store(tmp_path):
         finally:
             store.close()
         assert not (var_dir / "gateway.db").exists(), "not in the local SQLite store"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def test_make_run_says_where_the_console_is_and_how_to_get_an_account(var_dir):

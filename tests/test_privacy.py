@@ -30,11 +30,10 @@ from core.crypto import Vault
 from core.language import VARIETIES
 from core.settings import ROOT
 from rasa_ext.tracker_store import EncryptedSQLTrackerStore, UnreadableEvent
-from tests.conftest import Phone, make_settings
+from tests.conftest import Phone, empty_postgres_database, make_settings
 from tools import purge
 
 integration = pytest.mark.integration
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DAY = 86400.0
 NUMBER = "whatsapp:+212612345678"
 # Her number as it may be written anywhere: international, national, spaced, WhatsApp.
@@ -180,14 +179,11 @@ async def test_canary_is_in_no_file_and_no_row_yet_the_conversation_goes_on(live
 # -- (b) the tracker store class on PostgreSQL ----------------------------------------------
 @pytest.mark.postgres
 async def test_tracker_store_on_postgresql_keeps_no_text_in_clear_and_reads_back(domain):
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"salama_privacy_{secrets.token_hex(4)}"  # a database of its own, dropped after
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
-    try:
+    with empty_postgres_database() as database_url:  # a database of its own, dropped after
+        name = database_url.rsplit("/", 1)[1]
         vault = Vault(secrets.token_urlsafe(24))
         store = EncryptedSQLTrackerStore(domain, dialect="postgresql", host="127.0.0.1", port=5432,
-                                         db=name, username="postgres", vault=vault, retention_days=30)
+                                         db=name, username="root", vault=vault, retention_days=30)
         canary = f"zqcanary{secrets.token_hex(4)}"
         tracker = canary_tracker(domain, "u-postgres", canary)
         await store.save(tracker)
@@ -202,10 +198,6 @@ async def test_tracker_store_on_postgresql_keeps_no_text_in_clear_and_reads_back
         await store.save(DialogueStateTracker.from_dict("u-postgres", [], domain.slots))
         assert tracker_rows(url, "u-postgres") == 0
         store.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 async def test_tracker_store_key_rotation_and_rows_from_before_encryption(tmp_path, domain):
