@@ -61,8 +61,8 @@ def safe_traceback(exc_info: Any) -> str:
     while node is not None and id(node) not in seen:
         seen.add(id(node))
         node._str = "[message redacted]"  # type: ignore[attr-defined]
-        for attr in ("filename", "text", "msg"):  # SyntaxError details
-            if getattr(node, attr, None) is not None and attr != "filename":
+        for attr in ("text", "msg"):  # a SyntaxError's details may quote her text
+            if getattr(node, attr, None) is not None:
                 setattr(node, attr, None)
         node = node.__cause__ or node.__context__
     return "".join(te.format()).rstrip("\n")

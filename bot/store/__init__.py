@@ -125,4 +125,5 @@ class AsyncStore:
                                               functools.partial(method, *args, **kwargs))
 
         call.__name__ = name
+        setattr(self, name, call)  # made once per method: later lookups find it directly
         return call
