@@ -19,6 +19,7 @@ async def test_unclaimed_conversation_is_told_then_waits_or_goes_back(gateway_fa
     phone = Phone(client, settings, "+212600000777")
     await phone.send("bonjour")
     store, gateway = app[STORE], app[GATEWAY]
+    await gateway.drain()  # the turn's writes (her language) follow her answer
     conv_id = gateway.vault.pseudonym(phone.address)
     store.update_conversation(conv_id, status="waiting", waiting_since=time.time() - 30)
     assert await notify_unclaimed(app) == 0  # not yet: she has waited 30 s of 60
