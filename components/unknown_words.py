@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -13,6 +14,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.spelling import CORRECTIONS
+from core.places.gazetteer import Gazetteer
 from core.textnorm import normalize
 
 FALLBACK = "nlu_fallback"
@@ -26,6 +29,11 @@ _ARABIC_VOWELS = re.compile("[اويىء]")
 _DOUBLES = re.compile(r"(.)\1+")
 # A word has at least one letter; Arabizi digits count as letters inside it ("wa5a", "3afak").
 _WORD = re.compile(r"[^\W_]*[^\W\d_][^\W_]*")
+
+
+@lru_cache(maxsize=1)
+def _gazetteer() -> Gazetteer:
+    return Gazetteer.load()
 
 
 def skeleton(word: str) -> str:
@@ -46,8 +54,9 @@ class UnknownWordsGuard(GraphComponent):
     """Runs after the classifier: when none of her words (by spelling skeleton) was ever
     seen in the training data or the lookup tables, the classifier's answer is a guess
     ("zkfjh" was `affirm` at 0.53, which could confirm an erasure), so the message becomes
-    `nlu_fallback`. `inform_location` is kept: an unknown word may be a village, and the
-    place lookup answers that itself. Payloads ("/affirm") and messages without letters
+    `nlu_fallback`. `inform_location` is kept when the gazetteer knows the word, or one near
+    it (a village the training data never named). A message whose words the speller read as known words
+    (components/spelling.py) is not gibberish. Payloads ("/affirm") and messages without letters
     (digits, emoji) are left alone."""
 
     def __init__(self, model_storage: ModelStorage, resource: Resource, known: Optional[set] = None) -> None:
@@ -88,9 +97,10 @@ class UnknownWordsGuard(GraphComponent):
         for message in messages:
             text = message.get(TEXT)
             intent = (message.get(INTENT) or {}).get("name")
-            if not text or text.startswith("/") or intent in (None, "inform_location"):
+            if not text or text.startswith("/") or intent is None:
                 continue
-            if self.is_unknown(text):
+            if self.is_unknown(text) and not message.get(CORRECTIONS) and not (
+                    intent == "inform_location" and _gazetteer().resolve(text).status != "unknown"):
                 message.set(INTENT, {"name": FALLBACK, "confidence": 1.0}, add_to_output=True)
                 ranking = message.get(INTENT_RANKING_KEY) or []
                 message.set(INTENT_RANKING_KEY, [{"name": FALLBACK, "confidence": 1.0}] + ranking,

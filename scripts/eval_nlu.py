@@ -48,12 +48,27 @@ HELDOUT = NLU_TESTS / "heldout.yml"
 EVERYDAY = NLU_TESTS / "everyday.yml"
 HARD_NEGATIVES = NLU_TESTS / "hard_negatives.yml"
 DISTRESS = NLU_TESTS / "distress.yml"
+# Written on 2026-12-02 by someone who had seen neither the data, nor the net, nor the lists
+# above, after the tuning they measure: the honest check of the idiom and distress figures.
+HARD_NEGATIVES_FRESH = NLU_TESTS / "hard_negatives_fresh.yml"
+DISTRESS_FRESH = NLU_TESTS / "distress_fresh.yml"
 DODA_ASIDE = NLU_TESTS / "doda_everyday_aside.csv"
 # CC BY-NC: read from ../shared at measurement time only; never copied, never trained on.
 DAILYQUESTIONS = ROOT.parent / "shared" / "data" / "darija" / "dailyquestions_measure_only.csv"
 ALARMS = ("emergency", "report_violence")
+# A distress message is caught when it gets the emergency answer, a disclosure's, or (for
+# blackmail with her photos) the online-violence answer, which is the help it needs.
+CAUGHT = ALARMS + ("report_online_violence",)
 FALLBACK = "nlu_fallback"
-FALLBACK_THRESHOLD = 0.25  # config.yml's FallbackClassifier
+
+
+def _pipeline_setting(component: str, key: str) -> float:
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    return float(next(c[key] for c in pipeline if c["name"].endswith(component)))
+
+
+FALLBACK_THRESHOLD = _pipeline_setting("FallbackClassifier", "threshold")
+GATE_THRESHOLD = _pipeline_setting("AlarmGate", "threshold")
 ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 
@@ -191,9 +206,9 @@ def perturbed_report(parses: Parses, rows: list[tuple[str, str, str]], figures: 
     figures["perturbed_worst_drop"] = worst
 
 
-def alarm_rate(parses: Parses, texts: list[str], intent_of=None) -> tuple[int, int]:
+def alarm_rate(parses: Parses, texts: list[str], intent_of=None, caught: bool = False) -> tuple[int, int]:
     intent_of = intent_of or parses.final
-    return sum(intent_of(t) in ALARMS for t in texts), len(texts)
+    return sum(intent_of(t) in (CAUGHT if caught else ALARMS) for t in texts), len(texts)
 
 
 def dailyquestions(sample: int) -> Optional[list[dict[str, str]]]:
@@ -204,14 +219,16 @@ def dailyquestions(sample: int) -> Optional[list[dict[str, str]]]:
     return rows[::step]
 
 
-def false_alarm_sets(dq: Optional[list[dict[str, str]]]) -> dict[str, list[str]]:
+def false_alarm_sets(dq: Optional[list[dict[str, str]]], quick: bool = False) -> dict[str, list[str]]:
     """Named lists of sentences that are never an emergency nor a disclosure."""
     sets: dict[str, list[str]] = {}
     for variety, texts in yaml.safe_load(EVERYDAY.read_text(encoding="utf-8")).items():
         sets[f"everyday {variety}"] = texts
     for variety, texts in yaml.safe_load(HARD_NEGATIVES.read_text(encoding="utf-8")).items():
         sets[f"hard negatives {variety}"] = texts
-    sets["DODa aside (dar_lat)"] = [r["darija"] for r in read_csv(DODA_ASIDE)]
+    for variety, texts in yaml.safe_load(HARD_NEGATIVES_FRESH.read_text(encoding="utf-8")).items():
+        sets[f"fresh idioms {variety}"] = texts
+    sets["DODa aside (dar_lat)"] = [r["darija"] for r in read_csv(DODA_ASIDE)][::10 if quick else 1]
     if dq is not None:
         sets["dailyquestions dar_ar"] = [r["Darija_Arabe"] for r in dq]
         sets["dailyquestions dar_lat"] = [r["Arabizi"] for r in dq]
@@ -227,6 +244,11 @@ def false_alarm_report(parses: Parses, sets: dict[str, list[str]], figures: dict
         shown = [t for t in texts if parses.final(t) in ALARMS][:3 if "dailyquestions" in name or "DODa" in name else 8]
         for text in shown:
             print(f"      {parses.final(text)}: {text}")
+    for group in ("everyday", "hard negatives", "fresh idioms"):
+        texts = [t for name, ts in sets.items() if name.startswith(group) for t in ts]
+        fired, total = alarm_rate(parses, texts)
+        figures[f"fa {group}"] = fired / total
+        print(f"  {group + ', all varieties':<28} {pct(fired, total):>18}")
 
 
 def agreement_report(parses: Parses, dq: Optional[list[dict[str, str]]], figures: dict[str, float]) -> None:
@@ -238,22 +260,26 @@ def agreement_report(parses: Parses, dq: Optional[list[dict[str, str]]], figures
     print(f"\nscript agreement (dailyquestions, same sentence in both scripts, same intent): {pct(same, len(dq))}")
 
 
-def distress_texts() -> list[tuple[str, str, str]]:
+def distress_texts(fresh: bool = False) -> list[tuple[str, str, str]]:
+    if fresh:
+        data = yaml.safe_load(DISTRESS_FRESH.read_text(encoding="utf-8"))
+        return [(variety, "fresh", text) for variety, texts in data.items() for text in texts]
     data = yaml.safe_load(DISTRESS.read_text(encoding="utf-8"))
     return [(variety, kind, text) for variety, kinds in data.items() for kind, texts in kinds.items() for text in texts]
 
 
-def distress_report(parses: Parses, figures: dict[str, float]) -> None:
-    rows = distress_texts()
-    print("\ndistress list (tests/nlu/distress.yml) caught as emergency or report_violence:")
+def distress_report(parses: Parses, figures: dict[str, float], fresh: bool = False) -> None:
+    rows = distress_texts(fresh)
+    path = DISTRESS_FRESH if fresh else DISTRESS
+    print(f"\ndistress list ({path.relative_to(ROOT)}) caught (emergency, disclosure or online violence):")
     for variety in sorted({v for v, _, _ in rows}):
         mine = [t for v, _, t in rows if v == variety]
-        print(f"  {variety:<8} {pct(*alarm_rate(parses, mine)):>16}")
-    caught, total = alarm_rate(parses, [t for _, _, t in rows])
-    figures["distress_caught"] = caught / total
+        print(f"  {variety:<8} {pct(*alarm_rate(parses, mine, caught=True)):>16}")
+    caught, total = alarm_rate(parses, [t for _, _, t in rows], caught=True)
+    figures["distress_fresh" if fresh else "distress_caught"] = caught / total
     print(f"  overall  {pct(caught, total):>16}")
     for variety, kind, text in rows:
-        if parses.final(text) not in ALARMS:
+        if parses.final(text) not in CAUGHT:
             print(f"    missed ({variety}, {kind}) -> {parses.final(text)}: {text}")
 
 
@@ -279,13 +305,17 @@ def settings_table(parses: Parses, net: SafetyNet, rows: list[tuple[str, str, st
     options: list[tuple[str, Optional[float], bool, bool]] = [("net only (classifier never alarms)", None, False, False)]
     options += [(f"classifier >= {t:.2f}", t, False, False) for t in (0.0, 0.3, 0.4, 0.5, 0.6)]
     options += [(f"classifier >= {t:.2f} + person", t, True, False) for t in (0.0, 0.4)]
-    options += [("classifier >= 0.50 + ordinary (deployed)", 0.5, False, True)]
+    options += [(f"classifier >= {t:.2f} + ordinary" + (" (deployed)" if t == GATE_THRESHOLD else ""), t, False, True)
+                for t in (0.3, 0.4, 0.5, 0.6)]
     emergencies = [t for _, i, t in rows if i == "emergency"]
     disclosures = [t for _, i, t in rows if i == "report_violence"]
     distress = [t for _, _, t in distress_texts()]
+    fresh = [t for _, _, t in distress_texts(fresh=True)]
     everyday = [t for name, texts in sets.items() if name.startswith("everyday") for t in texts]
-    columns = [("emerg.", emergencies, "emergency"), ("discl.", disclosures, "alarm"), ("distress", distress, "alarm"),
+    columns = [("emerg.", emergencies, "emergency"), ("discl.", disclosures, "alarm"),
+               ("distress", distress, "caught"), ("fresh d.", fresh, "caught"),
                ("everyday", everyday, "fa"), ("idioms", [t for n, ts in sets.items() if n.startswith("hard") for t in ts], "fa"),
+               ("fresh id.", [t for n, ts in sets.items() if n.startswith("fresh idioms") for t in ts], "fa"),
                ("DODa", sets["DODa aside (dar_lat)"], "fa")]
     columns += [(name.split()[-1], texts, "fa") for name, texts in sets.items() if name.startswith("dailyquestions")]
     print("\nemergency layer: recall (held-out emergency, held-out disclosure, distress list) "
@@ -297,7 +327,8 @@ def settings_table(parses: Parses, net: SafetyNet, rows: list[tuple[str, str, st
             if kind == "emergency":
                 share = sum(decide(t, threshold, person, ordinary) == "emergency" for t in texts) / len(texts)
             else:
-                share = sum(decide(t, threshold, person, ordinary) in ALARMS for t in texts) / len(texts)
+                wanted = CAUGHT if kind == "caught" else ALARMS
+                share = sum(decide(t, threshold, person, ordinary) in wanted for t in texts) / len(texts)
             cells.append(f"{share:>10.1%}")
         print(f"  {label:<42}" + "".join(cells))
 
@@ -353,11 +384,16 @@ TARGETS = [("held-out macro-F1, worst variety", lambda f: min(v for k, v in f.it
            ("emergency recall with the net", lambda f: f["emergency_recall"], ">=", 1.0),
            ("alarms taken for out_of_scope/a place", lambda f: f["alarms_lost"], "<=", 0),
            ("perturbed drop, worst variety (points)", lambda f: f["perturbed_worst_drop"] * 100, "<=", 5.0),
-           ("false alarms, worst everyday/DODa/dailyquestions set", lambda f: max(
-               v for k, v in f.items() if k.startswith("fa ") and "hard" not in k), "<=", 0.01),
-           ("false alarms, worst hard-negative variety", lambda f: max(
-               v for k, v in f.items() if k.startswith("fa hard")), "<=", 0.05),
+           # As the issues word them: the everyday list and the idioms as a whole (a variety has
+           # 20-60 of them, where one sentence is 2-5 %), DODa, and dailyquestions per script.
+           ("false alarms, project's everyday list", lambda f: f["fa everyday"], "<=", 0.01),
+           ("false alarms, DODa kept aside", lambda f: f["fa DODa aside (dar_lat)"], "<=", 0.01),
+           ("false alarms, dailyquestions, worst script", lambda f: max(
+               (v for k, v in f.items() if k.startswith("fa dailyquestions")), default=float("nan")), "<=", 0.01),
+           ("false alarms, hard-negative idioms", lambda f: f["fa hard negatives"], "<=", 0.05),
            ("distress list caught", lambda f: f["distress_caught"], ">=", 0.95),
+           ("fresh idioms (written after the tuning, by someone else)", lambda f: f["fa fresh idioms"], "<=", 0.05),
+           ("fresh distress list (same)", lambda f: f["distress_fresh"], ">=", 0.95),
            ("cross-validation macro-F1", lambda f: f.get("cv_f1", float("nan")), ">=", 0.90)]
 
 
@@ -374,6 +410,8 @@ def main() -> None:
     parser.add_argument("--model", default=str(ROOT / "models" / "salama.tar.gz"))
     parser.add_argument("--config", nargs="*", help="compare these pipelines (trains each)")
     parser.add_argument("--cross-validation", type=int, metavar="FOLDS", default=0)
+    parser.add_argument("--quick", action="store_true",
+                        help="while tuning: every tenth DODa sentence, no dailyquestions, no cross-validation")
     parser.add_argument("--dailyquestions-sample", type=int, default=0, metavar="N",
                         help="measure on every k-th of the 7,990 dailyquestions rows (about N); 0 = all")
     args = parser.parse_args()
@@ -389,11 +427,11 @@ def main() -> None:
                 heldout_report(parses, rows, {}, show_confusions=5)
         return
     parses = Parses(Path(args.model))
-    dq = dailyquestions(args.dailyquestions_sample)
-    sets = false_alarm_sets(dq)
+    dq = None if args.quick else dailyquestions(args.dailyquestions_sample)
+    sets = false_alarm_sets(dq, quick=args.quick)
     started = time.perf_counter()
     parses.need([t for _, _, t in rows] + [perturb(t, v, edits=e) for v, _, t in rows for e in (1, 2)]
-                + [t for texts in sets.values() for t in texts] + [t for _, _, t in distress_texts()])
+                + [t for texts in sets.values() for t in texts] + [t for fresh in (False, True) for _, _, t in distress_texts(fresh)])
     per_msg = (time.perf_counter() - started) * 1000 / max(1, len(parses.cache))
     figures: dict[str, float] = {}
     print(f"model: {parses.model.name}   messages parsed: {len(parses.cache)} ({per_msg:.1f} ms each)")
@@ -402,6 +440,7 @@ def main() -> None:
     false_alarm_report(parses, sets, figures)
     agreement_report(parses, dq, figures)
     distress_report(parses, figures)
+    distress_report(parses, figures, fresh=True)
     settings_table(parses, SafetyNet.load(), rows, sets)
     net_false_alarms()
     if args.cross_validation:

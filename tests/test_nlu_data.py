@@ -119,7 +119,7 @@ def test_measurement_lists_are_never_trained_on() -> None:
         return [normalize(t) for t in augment_nlu._texts(
             yaml.safe_load((ROOT / "tests" / "nlu" / name).read_text(encoding="utf-8")))]
 
-    for name in ("everyday.yml", "hard_negatives.yml"):
+    for name in ("everyday.yml", "hard_negatives.yml", "hard_negatives_fresh.yml", "distress_fresh.yml"):
         assert not [t for t in listed(name) if t in everything], name
     assert not [t for t in listed("distress.yml") if t in new]
     assert not [t for t in listed("heldout.yml") if t in new]

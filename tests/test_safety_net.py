@@ -53,6 +53,8 @@ def test_idioms_do_not_fire(net, text):
     # hit on the head and fainted
     "drbni f rasi w ghbt", "ضربني فراسي وسخفت", "il m'a frappée à la tête et je me suis évanouie",
     "ضربني على رأسي حتى فقدت الوعي",
+    # blood running from her head or face
+    "drbni f rasi w rasi kaynzel dem", "ddem khraj mn rasi", "الدم خارج من راسي بزاف", "راسي كينزل منو الدم",
 ])
 def test_new_danger_families_fire(net, text):
     assert net.match(text), text
@@ -72,7 +74,7 @@ def test_new_danger_families_fire(net, text):
     "drbni lberd 🤧", "ضربني البرد", "venez vite voir le bébé marcher", "help", "عندي امتحان غدا عاونيني", "شاركو الفيديو عاونوني",
     "mama ghadi t9telni ila 3rfat bli klit l7elwa hhhh", "إلا عرف بابا بالنقطة غادي يقتلني هههه",
     "mon père va me tuer quand il verra ma note mdr", "الصداع يقتلني اليوم", "le crédit m'étrangle ce mois ci",
-    "wach ila sedd 3liya f dar kay3tabar 3onf", "كيتبعوني ف الزنقة و كيقولو ليا كلام خايب", "أخي يضربني ويمنعني من الخروج",
+    "wach ila sedd 3liya f dar kay3tabar 3onf", "tl3 lia dem 7it ma klitch", "تحليل الدم خرج مزيان", "كيتبعوني ف الزنقة و كيقولو ليا كلام خايب", "أخي يضربني ويمنعني من الخروج",
 ])
 def test_same_words_in_ordinary_sentences_do_not_fire(net, text):
     assert net.match(text) is None, text
@@ -97,6 +99,12 @@ def test_a_broken_pattern_names_the_file(tmp_path):
     ("le petit m'a tapée avec sa peluche mdr", True), ("ختي غادي تقتلني هههه", True),
     ("rajli kaydrebni", False), ("ضربني راجلي البارح", False), ("il me frappe quand il boit", False),
     ("drbni w ana 7amla", False),
+    ("weldi kaydrebni b lmkhedda w kayd7k", True), ("ابني الصغير يضربني بالوسادة", True),
+    ("mon bébé me tape avec son doudou", True), ("3ta9ni b chi stylo 3afak", True),
+    ("عتقني بشي روشارج", True), ("عتقوني من هاد الحرارة", True), ("3te9oni mn had s5ana", True),
+    ("الأسعار كتقتل والشعب ساكت", True),
+    ("kaydrebni b sm6a", False), ("3ta9ni mn rajli", False), ("عتقوني من راجلي", False),
+    ("yakhne9ni b lmkhedda", False), ("il me frappe avec sa ceinture", False),
 ])
 def test_ordinary_uses_of_violent_words(net, text, ordinary):
     assert net.is_ordinary(text) is ordinary, text

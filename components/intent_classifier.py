@@ -1,0 +1,72 @@
+"""Intent classifier: TF-IDF-weighted sentence features and a linear model trained by SGD.
+
+Rasa's LogisticRegressionClassifier fits raw counts with lbfgs: with word, character and
+skeleton n-grams (about 60,000 columns) it needed four minutes to train on 2 cores and
+weighted a frequent n-gram like a rare one. Here the same sparse sentence features are
+weighted by sublinear TF-IDF and scaled to unit length, then a logistic model is trained by
+stochastic gradient descent (seeded, so a retrain on the same data gives the same model).
+Measured in `make eval` (README, "Understanding"): 3-fold cross-validation and held-out
+figures for both, and the training time.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from scipy.sparse import csr_matrix, hstack, vstack
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.linear_model import SGDClassifier
+from sklearn.pipeline import Pipeline
+
+# What a saved classifier may contain (skops refuses anything else on load).
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class TfidfSGDClassifier(LogisticRegressionClassifier):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**LogisticRegressionClassifier.get_default_config(),
+                "alpha": 1e-5, "epochs": 50, "random_state": 42}
+
+    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
+                 resource: Resource) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf = Pipeline([
+            ("tfidf", TfidfTransformer(sublinear_tf=True)),
+            ("sgd", SGDClassifier(loss="log_loss", alpha=self.config["alpha"], class_weight="balanced",
+                                  max_iter=self.config["epochs"], random_state=self.config["random_state"])),
+        ])
+
+    def _create_X(self, messages: List[Message]) -> csr_matrix:
+        """The messages' sparse sentence features, one block per featurizer. Rasa's own
+        version also combines every token's sequence features (deep copies) only to drop
+        them: that was half of this component's training time."""
+        per_message = [[f.features for f in message.features
+                        if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()]
+                       for message in messages]
+        widths = max(per_message, key=len)
+        rows = [blocks if len(blocks) == len(widths) else [csr_matrix((1, w.shape[1])) for w in widths]
+                for blocks in per_message]
+        return hstack([vstack([row[i] for row in rows]) for i in range(len(widths))]).tocsr()
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> TfidfSGDClassifier:
+        import skops.io as sio
+
+        component = cls(config, execution_context.node_name, model_storage, resource)
+        with model_storage.read_from(resource) as model_dir:
+            path = model_dir / f"{resource.name}.skops"
+            types: List[str] = sio.get_untrusted_types(file=path)
+            refused = [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
+            if refused:  # a model this project did not train: refuse to serve it
+                raise ValueError(f"refused types in the saved intent classifier: {refused}")
+            component.clf = sio.load(path, trusted=types)
+        return component

@@ -1,0 +1,158 @@
+"""NLU component: a word the training data never had is read as its nearest known spelling.
+
+People type fast on a small keyboard: a letter dropped ("kaydrbni"), two swapped
+("kaydrebin"), doubled, or a neighbouring key. Runs after the tokenizer and before the
+featurizers: a token whose normalised form (its lemma) is not in the training vocabulary, and
+is long enough to judge, takes the lemma of the most frequent known word within one edit
+(letters swapped count as one; two edits from 8 letters on). The token's text and offsets
+stay as she wrote them (entities keep her spelling); only the features change. A word that
+is known, short, or far from every known word is left alone, and so are ties at the same
+frequency. Before the edit distance, a known word with the same consonant skeleton
+(core/skeleton.py: vowels and merged letters aside) is taken; after it, two known words glued
+together are read apart. Measured by `make eval` (the perturbed held-out copy and the false alarms).
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any, Dict, List, Optional, Text
+
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import extract
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from core.skeleton import skeleton
+
+VOCABULARY_FILE = "spelling_vocabulary.json"
+# Set on a message whose words were read as known words (the number of them): the unknown
+# words guard (components/unknown_words.py) does not call such a message gibberish.
+CORRECTIONS = "spelling_corrections"
+
+
+def max_edits(word: str) -> int:
+    """How far a word may be from its correction: none under 4 letters, then 1, 2 from 8."""
+    return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+
+
+def _script(word: str) -> str:
+    return "arabic" if any("\u0600" <= ch <= "\u06ff" for ch in word) else "latin"
+
+
+class Speller:
+    """The training vocabulary (word -> count) and the nearest-known-word lookup."""
+
+    def __init__(self, counts: Dict[str, int]) -> None:
+        self.counts = counts
+        self._by_length: Dict[int, List[str]] = {}
+        self._by_skeleton: Dict[tuple[str, str], List[str]] = {}
+        for word in counts:
+            self._by_length.setdefault(len(word), []).append(word)
+            key = skeleton(word)
+            if len(key) >= 2:
+                self._by_skeleton.setdefault((_script(word), key), []).append(word)
+        self._cache: Dict[str, Optional[str]] = {}
+
+    def correct(self, word: str) -> Optional[str]:
+        """The known word (or two known words, space between) to read instead of `word`, or
+        None to keep it."""
+        if word in self.counts or not any(ch.isalpha() for ch in word):
+            return None
+        if word not in self._cache:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[word] = self._same_skeleton(word) or self._nearest(word) or self._split(word)
+        return self._cache[word]
+
+    def _best(self, word: str, candidates: List[str]) -> Optional[str]:
+        """The nearest, then most frequent, candidate; None when two tie on both."""
+        ranked = sorted((OSA.distance(word, w), -self.counts[w], w) for w in candidates)
+        if not ranked or len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]:
+            return None
+        return ranked[0][2]
+
+    def _same_skeleton(self, word: str) -> Optional[str]:
+        """A known word with the same consonants, the vowels and merged letters aside
+        ("bonswar" -> "bonsoir", "احدف" -> "احذف"), at most three letters longer or shorter."""
+        key = skeleton(word)
+        if len(word) < 3 or len(key) < 2:
+            return None
+        found = [w for w in self._by_skeleton.get((_script(word), key), ()) if abs(len(w) - len(word)) <= 3]
+        return self._best(word, found)
+
+    def _nearest(self, word: str) -> Optional[str]:
+        edits = max_edits(word)
+        if not edits:
+            return None
+        pool = [w for n in range(len(word) - edits, len(word) + edits + 1) for w in self._by_length.get(n, ())]
+        found = [w for w, _, _ in extract(word, pool, scorer=OSA.distance, score_cutoff=edits, limit=None)]
+        return self._best(word, found)
+
+    def _split(self, word: str) -> Optional[str]:
+        """Two known words glued ("etapres" -> "et apres"): the first at least two letters,
+        the second three, each seen at least three times; the split whose rarer word is the
+        most frequent."""
+        if len(word) < 5:
+            return None
+        splits = [(min(self.counts.get(word[:i], 0), self.counts.get(word[i:], 0)), word[:i], word[i:])
+                  for i in range(2, len(word) - 2)]
+        splits = [split for split in splits if split[0] >= 3]
+        if not splits:
+            return None
+        _, left, right = max(splits)
+        return f"{left} {right}"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
+class SpellingNormalizer(GraphComponent):
+    @classmethod
+    def required_components(cls) -> List[type]:
+        return [Tokenizer]
+
+    def __init__(self, model_storage: ModelStorage, resource: Resource,
+                 counts: Optional[Dict[str, int]] = None) -> None:
+        self._storage = model_storage
+        self._resource = resource
+        self.speller = Speller(counts or {})
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SpellingNormalizer:
+        return cls(model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> SpellingNormalizer:
+        with model_storage.read_from(resource) as directory:
+            counts = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        return cls(model_storage, resource, counts)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        counts = Counter(token.lemma for message in training_data.intent_examples
+                         for token in message.get(TOKENS_NAMES[TEXT]) or [])
+        self.speller = Speller(dict(counts))
+        with self._storage.write_to(self._resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(json.dumps(dict(sorted(counts.items())), ensure_ascii=False),
+                                                     encoding="utf-8")
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data  # every training word is in the vocabulary
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            corrections = 0
+            for token in message.get(TOKENS_NAMES[TEXT]) or []:
+                corrected = self.speller.correct(token.lemma)
+                if corrected:
+                    token.lemma = corrected
+                    corrections += 1
+            message.set(CORRECTIONS, corrections)
+        return messages

@@ -1,0 +1,86 @@
+"""Spelling robustness by construction: one skeleton for both scripts and their respellings,
+and the speller that reads an unknown word as its nearest known spelling."""
+from __future__ import annotations
+
+import pytest
+
+from components.spelling import Speller, max_edits
+from components.unknown_words import UnknownWordsGuard
+from components.unknown_words import skeleton as guard_skeleton
+from core.skeleton import skeleton
+from core.textnorm import normalize
+
+
+@pytest.mark.parametrize("spellings", [
+    ["kaydrebni", "kaydrabni", "kayderbni", "kaydrbni", "كيضربني", "كيدربني"],
+    ["khatar", "5atar", "khtar", "خطر"],
+    ["3ayt", "3ayet", "عيط"],
+    ["chokran", "shokran", "xokran"],
+    ["9ahwa", "qahwa", "gahwa", "قهوة", "ڭهوة"],
+    ["bonsoir", "bonswar", "bonsouar"],
+])
+def test_one_skeleton_for_every_spelling_and_both_scripts(spellings: list[str]) -> None:
+    assert len({skeleton(w) for w in spellings}) == 1, {w: skeleton(w) for w in spellings}
+
+
+def test_skeleton_keeps_words_apart_that_differ_in_consonants() -> None:
+    assert skeleton("kaydrebni") != skeleton("kaydreb")
+    assert skeleton("rajli") != skeleton("rasi")
+    assert skeleton("!!") == skeleton("aaa") == ""
+
+
+COUNTS = {normalize(w): n for w, n in {
+    "bonjour": 40, "bonsoir": 30, "appeler": 12, "savoir": 9, "et": 50, "apres": 20, "il": 80,
+    "m'etrangle": 4, "احذف": 6, "كثيرا": 15, "kaydrebni": 25, "kaydreb": 3, "fin": 60, "fen": 5,
+    "rajli": 70, "rasi": 10, "casa": 30, "lbat": 3, "ri": 1,
+}.items()}
+
+
+@pytest.mark.parametrize("typed,meant", [
+    ("bpnjour", "bonjour"),        # neighbouring key
+    ("apepler", "appeler"),        # two letters swapped
+    ("bonswar", "bonsoir"),        # same consonants
+    ("savwar", "savoir"),
+    ("احدف", "احذف"),              # merged letters
+    ("كتيرا", "كثيرا"),
+    ("kaydrbni", "kaydrebni"),     # a vowel dropped
+    ("etapres", "et apres"),       # glued
+    ("rajlikaydrebni", "rajli kaydrebni"),
+])
+def test_speller_reads_a_slip_as_the_known_word(typed: str, meant: str) -> None:
+    assert Speller(COUNTS).correct(normalize(typed)) == meant
+
+
+@pytest.mark.parametrize("typed", [
+    "rajli",     # known: never changed
+    "caa",       # too short to judge
+    "zkfjh",     # far from everything
+    "qsdfqsdf",
+    "lbatri",    # "lbat ri": "ri" too short and too rare to split off
+    "123",       # no letters
+])
+def test_speller_leaves_alone_what_it_cannot_judge(typed: str) -> None:
+    assert Speller(COUNTS).correct(normalize(typed)) is None
+
+
+def test_speller_does_not_choose_between_equals() -> None:
+    assert Speller({"abcde": 5, "abcdf": 5}).correct("abcdg") is None
+    assert Speller({"abcde": 5, "abcdf": 6}).correct("abcdg") == "abcdf"
+
+
+def test_edit_budget_grows_with_the_word() -> None:
+    assert [max_edits("x" * n) for n in (3, 4, 7, 8, 12)] == [0, 1, 1, 2, 2]
+
+
+def test_a_corrected_message_is_not_gibberish_to_the_guard() -> None:
+    from rasa.shared.nlu.constants import INTENT, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    from components.spelling import CORRECTIONS
+
+    guard = UnknownWordsGuard(None, None, {guard_skeleton(w) for w in ("bonjour",)})
+    plain = Message(data={TEXT: "bpnjoor", INTENT: {"name": "greet", "confidence": 0.6}})
+    corrected = Message(data={TEXT: "bpnjoor", INTENT: {"name": "greet", "confidence": 0.6}, CORRECTIONS: 1})
+    guard.process([plain, corrected])
+    assert plain.get(INTENT)["name"] == "nlu_fallback"
+    assert corrected.get(INTENT)["name"] == "greet"
