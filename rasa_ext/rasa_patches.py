@@ -43,6 +43,18 @@ checks both.
 7. Debug strings nobody reads. RulePolicy formats every past state into a string for a debug
    log line on each prediction, even when debug is off (and it always is here: debug logs
    carry her text). The string is built only when that logger's debug level is enabled.
+8. What the action server receives. For each custom action Rasa sent every event of her
+   conversation (`EventVerbosity.ALL`), serialised by Rasa and parsed by rasa_sdk: those turns
+   grew with it. It now sends this turn's events and, before them, her messages of this session
+   reduced to text and intent, at most 500 (rasa_ext.action_call: what is read, and the bound).
+9. Deep copies for debug lines nobody reads. MemoizationPolicy deep-copies every past state of
+   the conversation for a structlog debug line on each prediction (about six a turn), even when
+   debug is off. The copy is made only when that logger's debug level is enabled (as for 7).
+10. The form's temporary tracker. Validating a slot of the place form, Rasa builds a tracker by
+   replaying every event (`FormAction._temporary_tracker`, `DialogueStateTracker.from_events`),
+   and activating it copies the tracker it was given (a copy, never continued). Without a
+   restart in the conversation it is now a copy (fix 6) with the same events added, and each
+   copy carries its own replay, so a copy of a copy continues it too.
 """
 from __future__ import annotations
 
@@ -51,8 +63,11 @@ import itertools
 import json
 import logging
 from collections import OrderedDict
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, Dict, List, Optional, Text
+
+from rasa_ext import turn_copies
+from rasa_ext.action_call import action_call_format, validate_action_result
 
 log = logging.getLogger(__name__)
 _applied = False
@@ -60,34 +75,6 @@ _originals: dict[str, Any] = {}
 # Conversations whose state fold is kept (least recently used dropped first): the fold holds
 # references to her events, so the bound is also how many conversations this keeps in memory.
 STATES_CACHE_SIZE = 1000
-
-
-@lru_cache(maxsize=1)
-def _action_response_validator() -> Any:
-    from jsonschema.validators import validator_for
-    from rasa.core.actions.action import RemoteAction
-
-    schema = RemoteAction.action_response_format_spec()
-    cls = validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
-    from jsonschema.exceptions import best_match
-    from rasa.shared.constants import DOCS_BASE_URL
-
-    error = best_match(_action_response_validator().iter_errors(result))
-    if error is None:
-        return True
-    # The same message as Rasa's own method.
-    error.message += (
-        f". Failed to validate Action server response from API, "
-        f"make sure your response from the Action endpoint is valid. "
-        f"For more information about the format visit "
-        f"{DOCS_BASE_URL}/custom-actions"
-    )
-    raise error
 
 
 _event_classes: dict[str, Any] = {}
@@ -251,8 +238,9 @@ def _tracker_copy(self: Any) -> Any:
     return _clone(memo.replay)
 
 
-def _clone(tracker: Any) -> Any:
-    """A tracker in the same state, sharing nothing that an event or an action changes."""
+def _clone(tracker: Any, replay: bool = True) -> Any:
+    """A tracker in the same state, sharing nothing that an event or an action changes; with
+    `replay`, it carries its own replayed tracker, so that its own copies continue it."""
     new = copy.copy(tracker)
     new.__dict__.pop("_salama_replay", None)
     new.__dict__.pop("_salama_applied", None)
@@ -260,6 +248,9 @@ def _clone(tracker: Any) -> Any:
     new.slots = type(tracker.slots)((name, copy.copy(slot)) for name, slot in tracker.slots.items())
     new.active_loop = copy.copy(tracker.active_loop)
     new.latest_action = None if tracker.latest_action is None else dict(tracker.latest_action)
+    if replay and new.events:
+        memo = new.__dict__["_salama_replay"] = _Applied(new.events)
+        memo.count, memo.last, memo.replay = len(new.events), new.events[-1], _clone(tracker, False)
     return new
 
 
@@ -305,13 +296,15 @@ def apply() -> None:
     if _applied:
         return
     from rasa.core.actions.action import ActionExtractSlots, RemoteAction
+    from rasa.core.actions.forms import FormAction
+    from rasa.core.policies import memoization
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import Event
     from rasa.shared.core.trackers import DialogueStateTracker
 
     _originals["validate_action_result"] = RemoteAction._validate_action_result
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[assignment]
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
     _originals["resolve_by_type"] = Event.resolve_by_type
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[assignment]
     _originals["states_for_tracker_history"] = Domain.states_for_tracker_history
@@ -322,6 +315,11 @@ def apply() -> None:
     DialogueStateTracker.applied_events = _applied_events  # type: ignore[assignment]
     _originals["copy"] = DialogueStateTracker.copy
     DialogueStateTracker.copy = _tracker_copy  # type: ignore[assignment]
+    _originals["action_call_format"] = RemoteAction._action_call_format
+    RemoteAction._action_call_format = action_call_format  # type: ignore[assignment]
+    _originals["temporary_tracker"] = turn_copies._rasas["temporary_tracker"] = FormAction._temporary_tracker
+    FormAction._temporary_tracker = turn_copies.temporary_tracker  # type: ignore[method-assign]
+    memoization.copy = turn_copies.debug_only_copy("rasa.core.policies.memoization")  # type: ignore[attr-defined]
     _originals["format_tracker_states"] = RulePolicy.format_tracker_states
     RulePolicy.format_tracker_states = staticmethod(_format_tracker_states)  # type: ignore[assignment]
     _applied = True

@@ -16,7 +16,9 @@ PostgreSQL) with three differences:
   what was saved (same number of rows and same last row id for her: any write by another Rasa
   process, an erasure or a purge changes one of them) and the tracker was not changed since.
   Otherwise it is rebuilt from the database, as Rasa does. Kept for TRACKER_CACHE_IDLE_S after
-  her last turn, TRACKER_CACHE_SIZE conversations at most; erasure drops it at once.
+  her last turn, TRACKER_CACHE_SIZE conversations at most; erasure drops it at once. Its save
+  then writes the events past those it came back with: Rasa counts her stored events for that
+  (twice a save, a query that reads every row of her session), the kept tracker knows them.
 
 endpoints.yml: `tracker_store: {type: rasa_ext.tracker_store.EncryptedSQLTrackerStore, dialect:
 ..., url: <host>, port: ..., db: ..., username: ..., password: ...}`, as for Rasa's `type: SQL`.
@@ -195,6 +197,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
         self.retention_s = float(retention_days) * 86400
         self._next_purge = 0.0
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
+        self._stored: dict[str, tuple[DialogueStateTracker, int]] = {}  # events stored: (tracker, n)
         # Rasa's methods use self.Base and self.SQLEvent: per instance, they carry our key.
         self.Base, self.SQLEvent = _event_model(vault)
         if dialect == "sqlite":
@@ -215,13 +218,22 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         self._kept.pop(tracker.sender_id, None)
-        with self.session_scope() as session:
-            stored = self._event_query(session, tracker.sender_id,
-                                       fetch_events_from_all_sessions=False).count()
+        known = self._stored.pop(tracker.sender_id, None)
+        if known is not None and known[0] is tracker:
+            stored = known[1]  # it came back from memory, the database unchanged since
+        else:
+            with self.session_scope() as session:
+                stored = self._event_query(session, tracker.sender_id,
+                                           fetch_events_from_all_sessions=False).count()
         if len(tracker.events) < stored:
             # A replacement, not a continuation: forget what was stored, then write it.
             self.delete(tracker.sender_id)
-        await super().save(tracker)
+            stored = 0
+        self._stored[tracker.sender_id] = (tracker, stored)  # for _additional_events
+        try:
+            await super().save(tracker)
+        finally:
+            self._stored.pop(tracker.sender_id, None)
         if _as_retrieved(tracker):
             with self.session_scope() as session:
                 rows, last_id = self._stamp(session, tracker.sender_id)
@@ -238,8 +250,18 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
                 with self.session_scope() as session:
                     if self._stamp(session, sender_id) == (kept.rows, kept.last_id):
                         # Until the next save, a failed turn must not leave it here changed.
+                        self._stored[sender_id] = (kept.tracker, kept.events)
+                        while len(self._stored) > TRACKER_CACHE_SIZE:  # turns that never saved
+                            self._stored.pop(next(iter(self._stored)))
                         return kept.tracker
         return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Any:
+        """Rasa's: the events of the tracker past those of her session already stored."""
+        known = self._stored.get(tracker.sender_id)
+        if known is None or known[0] is not tracker:
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, known[1], len(tracker.events))
 
     def _stamp(self, session: Any, sender_id: str) -> tuple[int, Optional[int]]:
         """How many rows she has and the last one's id: any other write changes one of them."""
@@ -257,6 +279,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
     def delete(self, sender_id: str) -> int:
         """Delete every stored event of one conversation; returns how many."""
         self._kept.pop(sender_id, None)
+        self._stored.pop(sender_id, None)
         with self.session_scope() as session:
             count = session.query(self.SQLEvent).filter(
                 self.SQLEvent.sender_id == sender_id
@@ -279,6 +302,7 @@ class EncryptedSQLTrackerStore(SQLTrackerStore):
             return
         if removed:
             self._kept.clear()  # (a kept tracker's stamp would not match anyway)
+            self._stored.clear()
             log.info("retention purge removed %d tracker events", removed)
 
 

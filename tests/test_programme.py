@@ -44,8 +44,10 @@ def her(i: int, channel: str = "whatsapp") -> str:
 
 
 async def counts(app: Any) -> dict[tuple[str, str], int]:
-    """Today's counters after a flush, as {(kind, key): count}."""
+    """Today's counters after a flush, as {(kind, key): count}; some are counted after her
+    answer, so the turns still running finish first."""
     store = app[STORE]
+    await app[GATEWAY].drain()
     await store.aio.call(app[GATEWAY].stats.flush)
     today = stats_mod.day_of(time.time())
     with store.engine.connect() as conn:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from core.settings import ROOT
-from rasa_ext import rasa_patches
+from rasa_ext import action_call, rasa_patches
 
 VALID = [
     {"events": [], "responses": []},
@@ -51,8 +52,8 @@ def action() -> RemoteAction:
 
 def test_patch_is_installed_once(action: RemoteAction) -> None:
     rasa_patches.apply()
-    assert RemoteAction._validate_action_result is rasa_patches._validate_action_result
-    assert rasa_patches._originals["validate_action_result"] is not rasa_patches._validate_action_result
+    assert RemoteAction._validate_action_result is action_call.validate_action_result
+    assert rasa_patches._originals["validate_action_result"] is not action_call.validate_action_result
 
 
 @pytest.mark.parametrize("payload", VALID)
@@ -76,7 +77,7 @@ def test_invalid_responses_raise_the_same_error(action: RemoteAction, payload: d
 
 def test_the_schema_is_checked_once(action: RemoteAction, monkeypatch: pytest.MonkeyPatch) -> None:
     """The point of the patch: the metaschema check does not run per response."""
-    validator = rasa_patches._action_response_validator()
+    validator = action_call.action_response_validator()
     calls = []
     monkeypatch.setattr(type(validator), "check_schema",
                         classmethod(lambda cls, schema, *a, **k: calls.append(1)))
@@ -227,7 +228,7 @@ def test_a_copy_is_the_replayed_tracker_and_independent(domain: Any) -> None:
         ours = tracker.copy()
         with _unpatched():
             theirs = tracker.copy()
-        assert set(vars(ours)) == set(vars(theirs))
+        assert set(vars(ours)) - {"_salama_replay"} == set(vars(theirs))
         assert ours.current_state(EventVerbosity.ALL) == theirs.current_state(EventVerbosity.ALL)
         assert ours.model_id is None and ours.active_loop == theirs.active_loop
         assert ours.past_states(domain) == theirs.past_states(domain)
@@ -235,6 +236,10 @@ def test_a_copy_is_the_replayed_tracker_and_independent(domain: Any) -> None:
         ours.update(ActiveLoop("place_form"))
         assert tracker.get_slot("town") == "Casablanca" and tracker.active_loop_name is None
         tracker.update(UserUttered("more", {"name": "greet", "confidence": 1.0}, []))
+        again = ours.copy()  # a copy of a copy continues the copy's own replay (fix 10)
+        with _unpatched():
+            assert again.current_state(EventVerbosity.ALL) == ours.copy().current_state(EventVerbosity.ALL)
+        assert vars(ours)["_salama_replay"].count == len(ours.events)
 
 
 def test_event_classes_are_found_by_name_as_rasa_finds_them() -> None:
@@ -273,6 +278,45 @@ async def test_the_turn_slots_action_in_rasa_returns_what_the_action_server_woul
     assert tracker.get_slot("fallback_count") == 1.0
 
 
+def _untimed(tracker: DialogueStateTracker) -> dict:
+    state = tracker.current_state(EventVerbosity.AFTER_RESTART)
+    return {**state, "latest_event_time": None, "events": [dict(e, timestamp=None) for e in state["events"]]}
+
+
+def test_the_forms_temporary_tracker_is_rasas(domain: Any) -> None:
+    from rasa.core.actions.forms import FormAction
+    from rasa.shared.core.events import Restarted
+
+    form = FormAction("place_form", None)
+    extra = [SlotSet("place", "fes"), SlotSet("town", "Fes")]
+    for events in (_conversation(20), [*_conversation(5), Restarted(), *_conversation(3)]):
+        tracker = _fresh(domain, "form", [*events, ActiveLoop("place_form"), SlotSet("requested_slot", "place")])
+        ours = form._temporary_tracker(tracker, list(extra), domain)
+        with _unpatched():
+            theirs = rasa_patches._originals["temporary_tracker"](form, tracker, list(extra), domain)
+            assert _untimed(ours) == _untimed(theirs)  # (the events added are new in each)
+            assert ours.past_states(domain) == theirs.past_states(domain)
+        assert ours.active_loop == theirs.active_loop and tracker.get_slot("town") != "Fes"  # unchanged
+
+
+def test_memoization_deep_copies_only_for_its_debug_lines() -> None:
+    import logging
+
+    from rasa.core.policies import memoization
+    rasa_patches.apply()
+    states = [{"user": {"intent": "greet"}}]
+    logger = logging.getLogger("rasa.core.policies.memoization")
+    level = logger.level
+    try:
+        logger.setLevel(logging.INFO)
+        assert memoization.copy.deepcopy(states) is states
+        logger.setLevel(logging.DEBUG)
+        copied = memoization.copy.deepcopy(states)
+        assert copied == states and copied[0] is not states[0]
+    finally:
+        logger.setLevel(level)
+
+
 def test_rule_policy_debug_string_only_when_debug_is_on() -> None:
     import logging
 
@@ -288,3 +332,63 @@ def test_rule_policy_debug_string_only_when_debug_is_on() -> None:
         assert "user intent: greet" in RulePolicy.format_tracker_states(states)
     finally:
         logger.setLevel(level)
+
+
+# -- fix 8: what the action server receives ---------------------------------------------------
+def _session(domain: Any, turns: int, tail: list) -> DialogueStateTracker:
+    """A session as Rasa's tracker store reads it back: a refugee, an emergency, then turns."""
+    said = [UserUttered("ana refugee", {"name": "greet", "confidence": 0.9}, []),
+            UserUttered("3tiwni", {"name": "emergency", "confidence": 0.9}, [])]
+    turns_ = [e for e in _conversation(turns)[1:] if not isinstance(e, SessionStarted)
+              and getattr(e, "action_name", None) != "action_session_start"]
+    return _fresh(domain, "call", [ActionExecuted("action_session_start"), SessionStarted(),
+                                   ActionExecuted("action_listen"), *said, *turns_, *tail])
+
+
+async def test_the_actions_answer_the_same_on_what_they_now_receive(domain: Any) -> None:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.actions import ActionHandoff, ActionNearestHelp, ValidatePlaceForm
+    form = [UserUttered("casa", {"name": "inform_location", "confidence": 0.9}, [],
+                        input_channel="rest"), ActiveLoop("place_form"), SlotSet("requested_slot", "place"),
+            SlotSet("help_kind", "shelter"), SlotSet("place", "casa")]
+    tracker = _session(domain, 12, form)
+    sent = RemoteAction("action_nearest_help", None)._action_call_format(tracker, domain)["tracker"]
+    full = tracker.current_state(EventVerbosity.ALL)
+    assert [e for e in sent["events"] if e["event"] != "user"] == full["events"][-4:]
+    assert sent == {**full, "events": sent["events"]}  # all else as Rasa sends it
+    ours, theirs = Tracker.from_dict(sent), Tracker.from_dict(full)  # what rasa_sdk reads itself:
+    assert ours.slots_to_validate() == theirs.slots_to_validate() == {
+        "requested_slot": "place", "help_kind": "shelter", "place": "casa"}
+    assert ours.get_latest_input_channel() == theirs.get_latest_input_channel() == "rest"
+    assert ours.current_state()["latest_event_time"] == theirs.current_state()["latest_event_time"]
+    answers: dict = {}
+    this_turn = {**sent, "events": sent["events"][-4:]}  # without her earlier messages
+    for action in (ActionNearestHelp(), ActionHandoff(), ValidatePlaceForm()):
+        for which, state in (("sent", sent), ("full", full), ("this turn", this_turn)):
+            dispatcher = CollectingDispatcher()  # (a copy each: the form's validation changes it)
+            events = await action.run(dispatcher, Tracker.from_dict(copy.deepcopy(state)), domain.as_dict())
+            answers[action.name(), which] = events, dispatcher.messages
+        assert answers[action.name(), "sent"] == answers[action.name(), "full"], action.name()
+    # Her earlier messages were read: a refugee gets the migrant lines, an emergency its priority.
+    assert answers["action_nearest_help", "sent"] != answers["action_nearest_help", "this turn"]
+    assert '"emergency"' in json.dumps(answers["action_handoff", "sent"])
+    assert '"emergency"' not in json.dumps(answers["action_handoff", "this turn"])
+
+
+def test_the_request_holds_this_session_and_her_newest_messages_only(domain: Any) -> None:
+    from rasa_ext.action_call import MAX_PAST_MESSAGES, action_events
+    turns = MAX_PAST_MESSAGES + 20
+    tracker = _session(domain, turns, [])
+    sent, events = action_events(tracker), list(tracker.events)
+    last = max(i for i, e in enumerate(events) if isinstance(e, UserUttered))
+    assert sent[-(len(events) - last):] == [e.as_dict() for e in events[last:]]  # the turn whole
+    past = sent[:-(len(events) - last)]  # before it, her newest messages, reduced
+    assert len(past) == MAX_PAST_MESSAGES and past[-1]["text"] == f"msg {turns - 2}"
+    assert {tuple(e) for e in past} == {("event", "timestamp", "text", "parse_data")}
+    for event in (ActionExecuted("action_session_start"), SessionStarted()):
+        tracker.update(event)
+    assert action_events(tracker) == []  # a new session: nothing of the last one
+    tracker.update(UserUttered("salam", {"name": "greet", "confidence": 0.9}, []))
+    assert [e["event"] for e in action_events(tracker)] == ["user"]

@@ -167,6 +167,7 @@ class Gateway:
                 if not turn.late:
                     turn.reply.set_result(texts)  # her answer goes out first...
                     await turn.sent.wait()
+                self._count_emergency(turn)
                 if not turn.duplicate:
                     await self._finish(msg, conv_id, turn, texts)  # ...then this is written
                     if turn.late:
@@ -179,6 +180,14 @@ class Gateway:
             p.stats.count("fallbacks", "error")
             if not turn.reply.done():
                 turn.reply.set_result([p.texts.get("static_fallback", self._language(msg, turn))])
+            self._count_emergency(turn)
+
+    def _count_emergency(self, turn: Turn) -> None:
+        """The programme's count of emergencies (the safety net's words in a message that went
+        to Rasa), once, after her answer: it is a statistic, not part of the answer."""
+        if turn.emergency_check and self.safety_net.match(turn.emergency_check):
+            self.p.stats.count("emergencies", turn.language)
+        turn.emergency_check = ""
 
     async def _turn(self, msg: Inbound, conv_id: str, turn: Turn) -> list[str]:
         """The steps of one message, under the conversation's lock."""
@@ -210,8 +219,7 @@ class Gateway:
             # Nothing to understand: she gets the emergency line (the safety floor), not a guess.
             texts = [p.texts.get("media_only" if msg.num_media else "empty_body", turn.language)]
         else:
-            if body and self.safety_net.match(body):
-                p.stats.count("emergencies", turn.language)
+            turn.emergency_check = body  # counted after her answer (_count_emergency)
             texts = await self.rasa_step.answer(msg, body, start, turn)
         return self.delivery.with_first_contact(texts, start.is_new, turn.language)
 

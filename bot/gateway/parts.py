@@ -75,3 +75,4 @@ class Turn:
     # the task persisting the fact that a real answer is owed (its pending row's id).
     to_rasa: Optional[tuple[str, dict]] = None
     owed: Optional[asyncio.Task[Optional[int]]] = None
+    emergency_check: str = ""  # her text, to count as an emergency once she has her answer
