@@ -54,6 +54,10 @@ def test_idioms_do_not_fire(net, text):
     "drbni f rasi w ghbt", "ضربني فراسي وسخفت", "il m'a frappée à la tête et je me suis évanouie",
     "ضربني على رأسي حتى فقدت الوعي",
     # blood running from her head or face
+    # beaten and thrown out
+    "drbni w trdni mn dar", "rajli drbni w jrani mn dar m3a lwlad", "ضربني وطردني من الدار",
+    "راجلي ضربني ولاحني برا", "ضربني زوجي وطردني من البيت", "il m'a frappée et m'a mise dehors",
+    "il m'a jetée dehors après m'avoir battue",
     "drbni f rasi w rasi kaynzel dem", "ddem khraj mn rasi", "الدم خارج من راسي بزاف", "راسي كينزل منو الدم",
 ])
 def test_new_danger_families_fire(net, text):
@@ -74,7 +78,8 @@ def test_new_danger_families_fire(net, text):
     "drbni lberd 🤧", "ضربني البرد", "venez vite voir le bébé marcher", "help", "عندي امتحان غدا عاونيني", "شاركو الفيديو عاونوني",
     "mama ghadi t9telni ila 3rfat bli klit l7elwa hhhh", "إلا عرف بابا بالنقطة غادي يقتلني هههه",
     "mon père va me tuer quand il verra ma note mdr", "الصداع يقتلني اليوم", "le crédit m'étrangle ce mois ci",
-    "wach ila sedd 3liya f dar kay3tabar 3onf", "tl3 lia dem 7it ma klitch", "تحليل الدم خرج مزيان", "كيتبعوني ف الزنقة و كيقولو ليا كلام خايب", "أخي يضربني ويمنعني من الخروج",
+    "wach ila sedd 3liya f dar kay3tabar 3onf", "trdni mn lkhdma lmodir", "طردوني من الخدمة",
+    "il m'a mise dehors du groupe whatsapp", "drbni lberd w ma khrjtch", "tl3 lia dem 7it ma klitch", "تحليل الدم خرج مزيان", "كيتبعوني ف الزنقة و كيقولو ليا كلام خايب", "أخي يضربني ويمنعني من الخروج",
 ])
 def test_same_words_in_ordinary_sentences_do_not_fire(net, text):
     assert net.match(text) is None, text
