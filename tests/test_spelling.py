@@ -84,3 +84,4 @@ def test_a_corrected_message_is_not_gibberish_to_the_guard() -> None:
     guard.process([plain, corrected])
     assert plain.get(INTENT)["name"] == "nlu_fallback"
     assert corrected.get(INTENT)["name"] == "greet"
+
