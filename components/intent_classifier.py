@@ -20,6 +20,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from scipy.sparse import csr_matrix, hstack, vstack
 from scipy.special import expit
@@ -60,13 +61,17 @@ class TfidfSGDClassifier(LogisticRegressionClassifier):
                 for blocks in per_message]
         return hstack([vstack([row[i] for row in rows]) for i in range(len(widths))]).tocsr()
 
+    def train(self, training_data: TrainingData) -> Resource:
+        self._weights = None  # derived from the model being replaced
+        return super().train(training_data)
+
     def probabilities(self, X: csr_matrix) -> np.ndarray:
         """The same numbers as the pipeline's predict_proba (one-vs-rest logistic scores,
         normalised), with the weights kept as one contiguous (features x intents) array:
         scikit-learn multiplies by a transposed view, which scipy copies on every call (20 ms
         a message with 90,000 features)."""
         sgd = self.clf.named_steps["sgd"]
-        if self._weights is None or self._weights.shape[1] != len(sgd.classes_):
+        if self._weights is None:
             self._weights = np.ascontiguousarray(sgd.coef_.T)
         scores = np.asarray(self.clf.named_steps["tfidf"].transform(X) @ self._weights) + sgd.intercept_
         expit(scores, out=scores)

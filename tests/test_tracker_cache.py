@@ -41,6 +41,15 @@ def dump(tracker: DialogueStateTracker) -> list[dict]:
     return [e.as_dict() for e in tracker.events]
 
 
+async def saved_session(store: EncryptedSQLTrackerStore, domain) -> DialogueStateTracker:
+    """Her session started and one turn, saved (so kept in the store's memory)."""
+    tracker = DialogueStateTracker("her", domain.slots)
+    tracker.update(SessionStarted())
+    turn(tracker, "salam")
+    await store.save(tracker)
+    return tracker
+
+
 async def from_database(store: EncryptedSQLTrackerStore, sender: str) -> list[dict]:
     store._kept.clear()
     return dump(await store.retrieve(sender))
@@ -48,10 +57,7 @@ async def from_database(store: EncryptedSQLTrackerStore, sender: str) -> list[di
 
 async def test_the_saved_tracker_comes_back_without_reading_the_database(stores, domain):
     a, _ = stores
-    tracker = DialogueStateTracker("her", domain.slots)
-    tracker.update(SessionStarted())
-    turn(tracker, "salam")
-    await a.save(tracker)
+    tracker = await saved_session(a, domain)
     for i in range(3):
         again = await a.retrieve("her")
         assert again is tracker  # no decryption of her history
@@ -144,10 +150,7 @@ async def test_a_kept_tracker_is_saved_without_counting_her_stored_events(stores
     a, b = stores
     statements: list[str] = []
     sa.event.listen(a.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    tracker = DialogueStateTracker("her", domain.slots)
-    tracker.update(SessionStarted())
-    turn(tracker, "salam")
-    await a.save(tracker)
+    tracker = await saved_session(a, domain)
     for i in range(3):
         again = await a.retrieve("her")
         assert again is tracker
