@@ -3,6 +3,8 @@
 Reads ../shared/data/darija/doda_sentences.csv (DODa, MIT at commit f6b952c) once, at build
 time; the outputs are committed so nothing is downloaded or read from ../shared at run time:
 - data/nlu/dar_lat/doda_everyday.yml: out_of_scope training examples;
+- data/nlu/dar_ar/doda_everyday.yml: the same sentences written in Arabic script by rule
+  (scripts/arabizi.py), so the Arabic-script side learns ordinary Darija too;
 - tests/nlu/doda_everyday_aside.csv: kept aside, never trained on, for `make eval`'s
   false-alarm rate on real everyday Darija;
 - tests/nlu/doda_not_everyday.csv: what the English shows is not everyday (danger,
@@ -15,12 +17,17 @@ from __future__ import annotations
 import argparse
 import csv
 import re
+import sys
 import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from scripts.arabizi import to_arabic  # noqa: E402
+
 SOURCE = ROOT.parent / "shared" / "data" / "darija" / "doda_sentences.csv"
 TRAIN_OUT = ROOT / "data" / "nlu" / "dar_lat" / "doda_everyday.yml"
+TRAIN_AR_OUT = ROOT / "data" / "nlu" / "dar_ar" / "doda_everyday.yml"
 ASIDE_OUT = ROOT / "tests" / "nlu" / "doda_everyday_aside.csv"
 FLAGGED_OUT = ROOT / "tests" / "nlu" / "doda_not_everyday.csv"
 ATTRIBUTION = ("This software includes data sourced from Darija Open Dataset "
@@ -76,11 +83,15 @@ def split() -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     train, aside, flagged = split()
-    lines = ['version: "3.1"', f"# {ATTRIBUTION}",
-             "# Real everyday Latin-script Darija as out_of_scope negatives; built by scripts/build_doda.py.",
-             "nlu:", "- intent: out_of_scope", "  examples: |"]
-    lines += [f"    - {t}" for t in train]
-    TRAIN_OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for path, texts, what in (
+            (TRAIN_OUT, train, "Real everyday Latin-script Darija"),
+            (TRAIN_AR_OUT, [to_arabic(t) for t in train],
+             "The same real everyday Darija written in Arabic script by rule (scripts/arabizi.py)")):
+        lines = ['version: "3.1"', f"# {ATTRIBUTION}",
+                 f"# {what} as out_of_scope negatives; built by scripts/build_doda.py.",
+                 "nlu:", "- intent: out_of_scope", "  examples: |"]
+        lines += [f"    - {t}" for t in texts if t]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for path, items, label in ((ASIDE_OUT, aside, "everyday"), (FLAGGED_OUT, flagged, "not_everyday")):
         with open(path, "w", encoding="utf-8", newline="") as f:
             f.write(f"# {ATTRIBUTION}\n")

@@ -67,7 +67,7 @@ def test_alarm_gate_threshold_and_person_signal() -> None:
 
 
 def test_doda_files_carry_the_attribution() -> None:
-    for path in (build_doda.TRAIN_OUT, build_doda.ASIDE_OUT, build_doda.FLAGGED_OUT):
+    for path in (build_doda.TRAIN_OUT, build_doda.TRAIN_AR_OUT, build_doda.ASIDE_OUT, build_doda.FLAGGED_OUT):
         assert "Darija Open Dataset" in path.read_text(encoding="utf-8").splitlines()[1 if path.suffix == ".yml" else 0]
 
 
