@@ -112,6 +112,10 @@ async def test_a_counsellor_helps_her_from_the_console(served: Any, twilio: Any,
     await page.click("#lang")
     assert await page.get_attribute("html", "dir") == "rtl"
     assert await page.locator("#queue-pane").is_hidden(), "one pane at a time on a phone"
+    # Her language is written with the rest of her turn, after her message line: a refresh
+    # between the two shows her message first, the next one her variety.
+    await page.wait_for_function("document.querySelector('#canned-variety').value === 'dar_ar'",
+                                 timeout=10000)
     assert await page.locator("#canned-variety").input_value() == "dar_ar"
     await page.locator("#canned-buttons button").nth(1).click()  # the emergency numbers
     await page.click("#send")
