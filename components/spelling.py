@@ -3,8 +3,9 @@
 People type fast on a small keyboard: a letter dropped ("kaydrbni"), two swapped
 ("kaydrebin"), doubled, or a neighbouring key. Runs after the tokenizer and before the
 featurizers: a token whose normalised form (its lemma) is not in the training vocabulary, and
-is long enough to judge, takes the lemma of the most frequent known word within one edit
-(letters swapped count as one; two edits from 8 letters on). The token's text and offsets
+is long enough to judge, takes the lemma of the nearest known word within one edit (letters
+swapped count as one; two edits from 8 letters on), a letter on the key next to the typed one
+first, then the most frequent. The token's text and offsets
 stay as she wrote them (entities keep her spelling); only the features change. A word that
 is known, short, or far from every known word is left alone, and so are ties at the same
 frequency. Before the edit distance, a known word with the same consonant skeleton
@@ -42,6 +43,22 @@ def max_edits(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
+# Keys next to each other on the keyboards people text with (Arabic phone layout, AZERTY and
+# QWERTY): a wrong letter next to the right one is the likeliest slip of the thumb.
+_ROWS = ("ضصثقفغعهخحجد", "شسيبلاتنمكط", "ءؤرىةوزظ", "azertyuiop", "qsdfghjklm", "wxcvbn",
+         "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEIGHBOURS = {(row[i], row[i + 1]) for row in _ROWS for i in range(len(row) - 1)}
+_NEIGHBOURS |= {(b, a) for a, b in _NEIGHBOURS}
+
+
+def _neighbour_slip(word: str, known: str) -> bool:
+    """`word` is `known` with one letter typed on a key next to the right one."""
+    if len(word) != len(known):
+        return False
+    diff = [(a, b) for a, b in zip(word, known) if a != b]
+    return len(diff) == 1 and diff[0] in _NEIGHBOURS
+
+
 def _script(word: str) -> str:
     return "arabic" if any("\u0600" <= ch <= "\u06ff" for ch in word) else "latin"
 
@@ -73,10 +90,11 @@ class Speller:
 
     def _best(self, word: str, candidates: List[str]) -> Optional[str]:
         """The nearest, then most frequent, candidate; None when two tie on both."""
-        ranked = sorted((OSA.distance(word, w), -self.counts[w], w) for w in candidates)
-        if not ranked or len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]:
+        ranked = sorted((OSA.distance(word, w), not _neighbour_slip(word, w), -self.counts[w], w)
+                        for w in candidates)
+        if not ranked or len(ranked) > 1 and ranked[0][:3] == ranked[1][:3]:
             return None
-        return ranked[0][2]
+        return ranked[0][3]
 
     def _same_skeleton(self, word: str) -> Optional[str]:
         """A known word with the same consonants, the vowels and merged letters aside

@@ -64,8 +64,16 @@ def test_speller_leaves_alone_what_it_cannot_judge(typed: str) -> None:
 
 
 def test_speller_does_not_choose_between_equals() -> None:
-    assert Speller({"abcde": 5, "abcdf": 5}).correct("abcdg") is None
-    assert Speller({"abcde": 5, "abcdf": 6}).correct("abcdg") == "abcdf"
+    assert Speller({"abcde": 5, "abcdf": 5}).correct("abcdx") is None  # x is next to neither
+    assert Speller({"abcde": 5, "abcdf": 6}).correct("abcdx") == "abcdf"
+
+
+def test_a_key_next_to_the_right_one_beats_a_more_frequent_word() -> None:
+    """One edit from two known words: the one whose letter is on the key next to the typed
+    one wins over frequency (y is next to t; ل next to ب on the Arabic phone keyboard)."""
+    assert Speller({"tarik": 2, "karik": 9}).correct("yarik") == "tarik"
+    assert Speller({"كتاب": 2, "كمال": 9}).correct("كتال") == "كتاب"
+    assert Speller({"tarik": 2, "karik": 9}).correct("parik") == "karik"  # p is next to neither
 
 
 def test_edit_budget_grows_with_the_word() -> None:
