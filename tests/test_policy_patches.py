@@ -239,3 +239,55 @@ def test_the_key_after_a_snippet_state_is_rasas(trained: tuple) -> None:
         policy_patches._originals["rule_key"](rule, [states[0], states[2]])
     tail.pop(1)
     assert rule._create_feature_key(tail) == policy_patches.LONG_KEY
+
+
+# Through Rasa itself: the trained model and the real action server (the `stack` fixture).
+RESUME = None  # the gateway's resume after a handoff (bot/handoff.py)
+SCRIPT = ["chokran", "rajli kaydrebni", "la", "fin n9der nbat lyouma f casa", "kifach ndir chikaya 3la rajli",
+          "/request_human", RESUME, "où je peux dormir ce soir", "Casablanca", "merci", "/restart",
+          "salam", "/session_start", "mon mari me frappe", "1", "fin kayn markaz", "fes", "bslama"]
+
+
+def _comparable(event: dict) -> dict:
+    return {k: _comparable(v) if isinstance(v, dict) else v for k, v in event.items()
+            if k not in ("timestamp", "message_id")}
+
+
+@pytest.mark.integration
+async def test_a_long_conversation_through_rasa_is_rasas(stack: Any) -> None:
+    import rasa.utils.log_utils
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.utils.endpoints import EndpointConfig
+
+    from tests.conftest import MODEL
+
+    rasa.utils.log_utils.configure_structlog(logging.WARNING)  # (debug lines carry her text)
+    rasa_patches.apply()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Slot auto-fill has been removed", UserWarning)
+        agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(f"{stack.actions_url}/webhook"))
+
+    async def play(sender: str) -> list:
+        """Her events after each turn (Rasa keeps only her last session) and its answers."""
+        turns = []
+        for text in SCRIPT * 3:
+            out = CollectingOutputChannel()
+            if text is RESUME:
+                tracker = await agent.tracker_store.retrieve(sender)
+                for event in (ConversationResumed(), ActionExecuted("action_listen")):
+                    tracker.update(event)
+                await agent.tracker_store.save(tracker)
+            else:
+                await agent.handle_message(UserMessage(text, out, sender, metadata={"channel": "whatsapp"}))
+            tracker = await agent.tracker_store.retrieve(sender)
+            turns.append(([_comparable(e.as_dict()) for e in tracker.events],
+                          [_comparable({**m, "recipient_id": None}) for m in out.messages]))
+        return turns
+
+    ours = await play("ours")
+    with _rasas():
+        theirs = await play("theirs")
+    assert ours == theirs
+    kinds = {e["event"] for events, _ in ours for e in events}
+    assert {"pause", "resume", "session_started", "active_loop"} <= kinds  # (a restart starts a session)
