@@ -98,6 +98,7 @@ class _Applied:
         self.last: Any = None
         self.loop_names: set = set()
         self.events: List[Any] = []
+        self.cuts = 0  # times `events` may have lost some (otherwise it was only added to)
         self.replay: Any = None  # a tracker replayed up to `count` (DialogueStateTracker.copy)
 
 
@@ -126,7 +127,7 @@ def _applied_events(self: Any) -> List[Any]:
         names = {e.name for e in new if isinstance(e, ActiveLoop) and e.name}
     memo.loop_names |= names
     applied = memo.events
-    for event in new:  # Rasa's loop (trackers.py, applied_events), unchanged
+    for event in new:  # Rasa's loop (trackers.py, applied_events), unchanged but for `cuts`
         if isinstance(event, (Restarted, SessionStarted)):
             applied.clear()
         elif isinstance(event, ActionReverted):
@@ -139,6 +140,8 @@ def _applied_events(self: Any) -> List[Any]:
             self._undo_till_previous_loop_execution(event.action_name, applied)
         else:
             applied.append(event)
+            continue
+        memo.cuts += 1
     if new:
         memo.count, memo.last = len(events), new[-1]
     self.__dict__["_salama_applied"] = memo

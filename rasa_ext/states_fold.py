@@ -22,6 +22,8 @@ class _Fold:
         self.states: List[Dict] = []
         self.last_ml_action_sub_state: Optional[Dict] = None
         self.turn_was_hidden = False
+        # (a tracker's applied events, their `cuts`, and how many were found to be `events`)
+        self.checked: Optional[Tuple[Any, int, int]] = None
 
     def step(self, tr: Any, hide_rule_turn: bool, omit_unset_slots: bool,
              ignore_rule_only_turns: bool, rule_only_data: Optional[Dict]) -> None:
@@ -70,21 +72,32 @@ def _fold(domain: Any, tracker: Any, args: tuple) -> _Fold:
            omit_unset_slots, ignore_rule_only_turns,
            json.dumps(rule_only_data, sort_keys=True, default=str))
     applied = tracker.applied_events()
+    memo = tracker.__dict__.get("_salama_applied")  # (fix 4's, behind `applied`)
     fold = _folds.get(key)
-    # (the events folded must be the first applied events, the same objects: compared in C)
     if (fold is None or fold.domain is not domain or len(fold.events) > len(applied)
-            or not all(map(operator.is_, fold.events, applied))):
+            or not _folded_first(fold, memo, applied)):
         fold = _Fold(domain, tracker)
     for event in applied[len(fold.events):]:
         if isinstance(event, ActionExecuted):
             fold.step(fold.replay, event.hide_rule_turn, *args)
         fold.replay.update(event)
         fold.events.append(event)
+    fold.checked = None if memo is None else (memo, memo.cuts, len(fold.events))
     _folds[key] = fold
     _folds.move_to_end(key)
     while len(_folds) > STATES_CACHE_SIZE:
         _folds.popitem(last=False)
     return fold
+
+
+def _folded_first(fold: _Fold, memo: Any, applied: List[Any]) -> bool:
+    """Whether the events folded are the first applied events (the same objects, compared in
+    C). Those already found so for these applied events, only added to since, are not compared
+    again: the check is as long as the events new to the fold, not as her conversation."""
+    start = 0
+    if memo is not None and fold.checked is not None and fold.checked[0] is memo and fold.checked[1] == memo.cuts:
+        start = fold.checked[2]
+    return all(map(operator.is_, fold.events[start:], applied[start:len(fold.events)]))
 
 
 def states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,

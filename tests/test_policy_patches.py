@@ -241,6 +241,29 @@ def test_the_key_after_a_snippet_state_is_rasas(trained: tuple) -> None:
     assert rule._create_feature_key(tail) == policy_patches.LONG_KEY
 
 
+
+def test_the_folds_check_reads_only_what_is_new(trained: tuple) -> None:
+    """The fold checks that her applied events start with those it folded; those it checked
+    before are not read again while her applied events were only added to (no revert, restart
+    or new session since): otherwise all are compared again."""
+    from rasa.shared.core.events import UserUtteranceReverted
+
+    from rasa_ext import states_fold
+    domain, _, _, trackers = trained
+    tracker = DialogueStateTracker.from_events("check", _conversation(trackers, 1, 100)[:200], domain.slots)
+    domain.states_for_tracker_history(tracker)
+    fold = next(f for k, f in states_fold._folds.items() if k[0] == "check")
+    memo, cuts, checked = fold.checked
+    assert memo is tracker.__dict__["_salama_applied"] and checked == len(fold.events) > 50
+    fold.events[0] = ActionExecuted("not hers")  # (only a fold from another tracker could differ)
+    assert states_fold._folded_first(fold, memo, tracker.applied_events())  # not read again
+    tracker.update(UserUtteranceReverted())
+    assert tracker.applied_events() and memo.cuts > cuts
+    assert not states_fold._folded_first(fold, memo, tracker.applied_events())  # all compared
+    with _rasas():
+        expected = domain.states_for_tracker_history(tracker)
+    assert domain.states_for_tracker_history(tracker) == expected  # (a new fold)
+
 # Through Rasa itself: the trained model and the real action server (the `stack` fixture).
 RESUME = None  # the gateway's resume after a handoff (bot/handoff.py)
 SCRIPT = ["chokran", "rajli kaydrebni", "la", "fin n9der nbat lyouma f casa", "kifach ndir chikaya 3la rajli",
