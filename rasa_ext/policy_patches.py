@@ -32,7 +32,9 @@ every state); a lookup whose longest key cannot be told also runs Rasa's code.
 13. Scans of every event for one kind (the tracker store's session check, the form's restart
     check): Rasa's event classes are ABCs, whose `isinstance` runs Python code per event; the
     events' types are collected in C and the few distinct ones checked (rasa_ext.event_scan).
-    The fold's check that her events are the ones it folded compares identities in C.
+    The states fold's check that her applied events start with the events it folded compares
+    only those new since its last check, while her applied events were only added to
+    (rasa_ext.states_fold).
 """
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ checks both.
    whole conversation from its first event: a turn cost three times more after 100 turns than
    at the start. The replay is a left fold over the applied events, so it is kept per
    conversation and continued from where it stopped when the events it folded are still the
-   first events of the tracker (the same objects, checked one by one); otherwise it starts
+   first events of the tracker (the same objects; only those new since the last check are
+   compared while the applied events were only added to, as fix 4 tells); otherwise it starts
    again from the first event, as Rasa does. Callers get their own copies of the states (some
    edit the last one). The fold is rasa_ext.states_fold.
 4. Applied events. `DialogueStateTracker.applied_events` (the events minus those reverted)
