@@ -28,7 +28,9 @@ conversations, on policies trained by Rasa on the project's rules and stories.
 Both take only the states Rasa's featurizer would keep (rasa_ext.states_fold.states_tail: only
 those are copied), then call its `_choose_last_user_input` on them as Rasa does (it edits each
 state on its own). With a policy's debug log on, Rasa's own code runs (its debug line shows
-every state); a lookup whose longest key cannot be told also runs Rasa's code.
+every state); a lookup whose longest key cannot be told also runs Rasa's code, and so does
+training (`make train` runs through rasa_ext.rasa_server): RulePolicy's training predicts on its
+training trackers before its lookup is complete and keeps the keys of those predictions.
 13. Scans of every event for one kind (the tracker store's session check, the form's restart
     check): Rasa's event classes are ABCs, whose `isinstance` runs Python code per event; the
     events' types are collected in C and the few distinct ones checked (rasa_ext.event_scan).
@@ -137,9 +139,10 @@ def _prediction_states(self: Any, tracker: Any, domain: Any, use_text_for_last_u
     for the states the policy reads (fixes 11 and 12)."""
     from rasa.core.featurizers.tracker_featurizers import _is_prev_action_unlikely_intent_in_state
     from rasa.core.policies.policy import SupportedData
+    from rasa.shared.core.generator import TrackerWithCachedStates
 
     wanted = _tail_wanted(self)
-    if wanted is None:
+    if wanted is None or isinstance(tracker, TrackerWithCachedStates):  # (training: below)
         return _originals["prediction_states"](self, tracker, domain, use_text_for_last_user_input,
                                                rule_only_data)
     count, longest = wanted

@@ -93,6 +93,21 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple:
     return domain, rule, memo, trackers
 
 
+
+def test_training_through_the_patches_is_rasas(trained: tuple, tmp_path: Path) -> None:
+    """`make train` runs with the patches: RulePolicy's lookup is the one Rasa's own code learns."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    domain, rule, _, trackers = trained
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = RulePolicy.create(RulePolicy.get_default_config(), LocalModelStorage(tmp_path),
+                                  Resource("rule"), ExecutionContext(GraphSchema({}), "test"))
+        again.train(trackers, domain)
+    assert again.lookup == rule.lookup
+
 def _near_misses(piece: list) -> list:
     """The piece, then twice again with its first action or her first intent changed: the last
     states of a rule or story without its first one."""
