@@ -20,9 +20,10 @@ checks both.
    whole conversation from its first event: a turn cost three times more after 100 turns than
    at the start. The replay is a left fold over the applied events, so it is kept per
    conversation and continued from where it stopped when the events it folded are still the
-   first events of the tracker (the same objects, checked one by one); otherwise it starts
+   first events of the tracker (the same objects; only those new since the last check are
+   compared while the applied events were only added to, as fix 4 tells); otherwise it starts
    again from the first event, as Rasa does. Callers get their own copies of the states (some
-   edit the last one).
+   edit the last one). The fold is rasa_ext.states_fold.
 4. Applied events. `DialogueStateTracker.applied_events` (the events minus those reverted)
    walks every event of the conversation, and Rasa asks for it about ten times a turn. It is a
    left fold too: the result is kept on the tracker with the number of events folded, and
@@ -55,26 +56,23 @@ checks both.
    and activating it copies the tracker it was given (a copy, never continued). Without a
    restart in the conversation it is now a copy (fix 6) with the same events added, and each
    copy carries its own replay, so a copy of a copy continues it too.
+11-13. The Rule and Memoization policies read only their last states, and scans of every event
+   run in C: rasa_ext.policy_patches.
 """
 from __future__ import annotations
 
 import copy
 import itertools
-import json
 import logging
-from collections import OrderedDict
 from functools import cache
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_ext import turn_copies
+from rasa_ext import policy_patches, states_fold, turn_copies
 from rasa_ext.action_call import action_call_format, validate_action_result
 
 log = logging.getLogger(__name__)
 _applied = False
 _originals: dict[str, Any] = {}
-# Conversations whose state fold is kept (least recently used dropped first): the fold holds
-# references to her events, so the bound is also how many conversations this keeps in memory.
-STATES_CACHE_SIZE = 1000
 
 
 _event_classes: dict[str, Any] = {}
@@ -92,81 +90,6 @@ def _resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional
     return found if found is not None else _originals["resolve_by_type"](type_name, default)
 
 
-class _Fold:
-    """`states_for_tracker_history`'s loop, stopped after `events` and resumable."""
-
-    def __init__(self, domain: Any, tracker: Any) -> None:
-        self.domain = domain
-        self.replay = tracker.init_copy()
-        self.events: List[Any] = []
-        self.states: List[Dict] = []
-        self.last_ml_action_sub_state: Optional[Dict] = None
-        self.turn_was_hidden = False
-
-    def step(self, tr: Any, hide_rule_turn: bool, omit_unset_slots: bool,
-             ignore_rule_only_turns: bool, rule_only_data: Optional[Dict]) -> None:
-        """One iteration of Rasa's loop (domain.py, states_for_tracker_history), unchanged."""
-        from rasa.shared.core.constants import PREVIOUS_ACTION
-
-        domain = self.domain
-        if ignore_rule_only_turns:
-            if not self.turn_was_hidden:
-                self.last_ml_action_sub_state = domain._get_prev_action_sub_state(tr)
-            if not tr.followup_action and not tr.latest_action_name == tr.active_loop_name:  # noqa: SIM201 (as Rasa writes it)
-                self.turn_was_hidden = hide_rule_turn
-            if self.turn_was_hidden:
-                return
-        state = domain.get_active_state(tr, omit_unset_slots=omit_unset_slots)
-        if ignore_rule_only_turns:
-            domain._remove_rule_only_features(state, rule_only_data)
-            if self.states:
-                domain._substitute_rule_only_user_input(state, self.states[-1])
-            if self.last_ml_action_sub_state:
-                state[PREVIOUS_ACTION] = self.last_ml_action_sub_state
-        self.states.append(domain._clean_state(state))
-
-
-_folds: OrderedDict[tuple, _Fold] = OrderedDict()
-
-
-def _copy_state(state: Dict) -> Dict:
-    return {k: dict(v) if isinstance(v, dict) else v for k, v in state.items()}
-
-
-def _states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,
-                                ignore_rule_only_turns: bool = False,
-                                rule_only_data: Optional[Dict[Text, Any]] = None) -> List[Dict]:
-    from rasa.shared.core.events import ActionExecuted
-
-    args = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-    key = (tracker.sender_id, tracker.is_rule_tracker, tracker._max_event_history,
-           omit_unset_slots, ignore_rule_only_turns,
-           json.dumps(rule_only_data, sort_keys=True, default=str))
-    applied = tracker.applied_events()
-    fold = _folds.get(key)
-    if (fold is None or fold.domain is not self or len(fold.events) > len(applied)
-            or any(a is not b for a, b in zip(fold.events, applied))):
-        fold = _Fold(self, tracker)
-    for event in applied[len(fold.events):]:
-        if isinstance(event, ActionExecuted):
-            fold.step(fold.replay, event.hide_rule_turn, *args)
-        fold.replay.update(event)
-        fold.events.append(event)
-    _folds[key] = fold
-    _folds.move_to_end(key)
-    while len(_folds) > STATES_CACHE_SIZE:
-        _folds.popitem(last=False)
-    # The last state (after every event) is not kept: the next events come before it.
-    states, saved = [_copy_state(s) for s in fold.states], (fold.states, fold.last_ml_action_sub_state,
-                                                               fold.turn_was_hidden)
-    fold.states = states
-    fold.step(fold.replay, False, *args)
-    fold.states, fold.last_ml_action_sub_state, fold.turn_was_hidden = saved
-    if len(states) > len(fold.states):
-        states[-1] = _copy_state(states[-1])  # it shares dicts with the replayed tracker
-    return states
-
-
 class _Applied:
     """`applied_events`' result after the first `count` events of `source`."""
 
@@ -176,6 +99,7 @@ class _Applied:
         self.last: Any = None
         self.loop_names: set = set()
         self.events: List[Any] = []
+        self.cuts = 0  # times `events` may have lost some (otherwise it was only added to)
         self.replay: Any = None  # a tracker replayed up to `count` (DialogueStateTracker.copy)
 
 
@@ -204,7 +128,7 @@ def _applied_events(self: Any) -> List[Any]:
         names = {e.name for e in new if isinstance(e, ActiveLoop) and e.name}
     memo.loop_names |= names
     applied = memo.events
-    for event in new:  # Rasa's loop (trackers.py, applied_events), unchanged
+    for event in new:  # Rasa's loop (trackers.py, applied_events), unchanged but for `cuts`
         if isinstance(event, (Restarted, SessionStarted)):
             applied.clear()
         elif isinstance(event, ActionReverted):
@@ -217,6 +141,8 @@ def _applied_events(self: Any) -> List[Any]:
             self._undo_till_previous_loop_execution(event.action_name, applied)
         else:
             applied.append(event)
+            continue
+        memo.cuts += 1
     if new:
         memo.count, memo.last = len(events), new[-1]
     self.__dict__["_salama_applied"] = memo
@@ -308,7 +234,7 @@ def apply() -> None:
     _originals["resolve_by_type"] = Event.resolve_by_type
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[assignment]
     _originals["states_for_tracker_history"] = Domain.states_for_tracker_history
-    Domain.states_for_tracker_history = _states_for_tracker_history  # type: ignore[assignment]
+    Domain.states_for_tracker_history = states_fold.states_for_tracker_history  # type: ignore[assignment]
     _originals["run_custom_action"] = ActionExtractSlots._run_custom_action
     ActionExtractSlots._run_custom_action = _run_custom_action  # type: ignore[assignment]
     _originals["applied_events"] = DialogueStateTracker.applied_events
@@ -322,4 +248,5 @@ def apply() -> None:
     memoization.copy = turn_copies.debug_only_copy("rasa.core.policies.memoization")  # type: ignore[attr-defined]
     _originals["format_tracker_states"] = RulePolicy.format_tracker_states
     RulePolicy.format_tracker_states = staticmethod(_format_tracker_states)  # type: ignore[assignment]
+    policy_patches.apply()
     _applied = True

@@ -45,6 +45,7 @@ from sqlalchemy.orm import declarative_base
 from bot.store import sqlite_engine
 from core.crypto import Vault
 from core.settings import ROOT, Settings
+from rasa_ext import event_scan
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 3600
@@ -172,7 +173,7 @@ def _as_retrieved(tracker: DialogueStateTracker) -> bool:
     """Whether the tracker holds what retrieving it would give: Rasa retrieves the events from
     the last session start on, so a tracker in which a session started after its first event
     (her first turn, or a turn after the session expired) is read back from the database."""
-    return not any(isinstance(e, SessionStarted) for e in itertools.islice(tracker.events, 1, None))
+    return not event_scan.holds(itertools.islice(tracker.events, 1, None), SessionStarted)
 
 
 class EncryptedSQLTrackerStore(SQLTrackerStore):

@@ -6,6 +6,8 @@ import copy
 import logging
 from typing import Any, Callable, List
 
+from rasa_ext import event_scan
+
 _rasas: dict[str, Callable] = {}  # Rasa's own methods, set by rasa_patches.apply()
 
 
@@ -35,7 +37,7 @@ def temporary_tracker(self: Any, current_tracker: Any, additional_events: List[A
     from rasa.shared.core.constants import REQUESTED_SLOT
     from rasa.shared.core.events import ActionExecuted, Restarted, SlotSet
 
-    if any(isinstance(e, Restarted) for e in current_tracker.events):
+    if event_scan.holds(current_tracker.events, Restarted):
         return _rasas["temporary_tracker"](self, current_tracker, additional_events, domain)
     tracker = current_tracker.copy()
     for event in [SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(current_tracker)),
