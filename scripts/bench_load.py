@@ -126,8 +126,11 @@ SCRIPTS = [
     ["disclose", "rights", "thanks"],
 ]
 # One long conversation: these messages over and over (none asks for a counsellor or to erase).
+# Ten of them, so that turns 1-10 and 91-100 hold the same messages (with eight, the last
+# window asked for a shelter three times and the first twice).
 LONG_SCRIPT = ["salam", "rajli kaydrebni", "fin n9der nbat lyouma f casa", "kifach ndir chikaya 3la rajli",
-               "chokran bzaf", "mon mari me frappe", "où je peux dormir ce soir à Casablanca", "merci"]
+               "chokran bzaf", "mon mari me frappe", "où je peux dormir ce soir à Casablanca", "merci",
+               "wach had lmessagat kay9rahom chi 7ed?", "شنو هو العنف الاقتصادي"]
 VARIETY_WEIGHTS = {"dar_lat": 0.4, "dar_ar": 0.3, "ar": 0.15, "fr": 0.15}
 
 
