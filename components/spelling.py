@@ -89,7 +89,8 @@ class Speller:
         return self._cache[word]
 
     def _best(self, word: str, candidates: List[str]) -> Optional[str]:
-        """The nearest, then most frequent, candidate; None when two tie on both."""
+        """The nearest candidate, then one a key away from the typed letter, then the most
+        frequent; None when two tie on all three."""
         ranked = sorted((OSA.distance(word, w), not _neighbour_slip(word, w), -self.counts[w], w)
                         for w in candidates)
         if not ranked or len(ranked) > 1 and ranked[0][:3] == ranked[1][:3]:
