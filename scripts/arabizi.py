@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 _EMPHATIC = {"T": "ط", "S": "ص", "D": "ض", "Z": "ظ", "H": "ح"}
-_PAIRS = {"kh": "خ", "gh": "غ", "ch": "ش", "sh": "ش", "ou": "و", "dj": "ج", "ee": "ي", "aa": "ا"}
+_PAIRS = {"kh": "خ", "gh": "غ", "ch": "ش", "sh": "ش", "ou": "و", "dj": "ج", "ee": "ي"}
 _SINGLE = {
     "2": "ء", "3": "ع", "4": "غ", "5": "خ", "7": "ح", "8": "ه", "9": "ق",
     "a": "ا", "b": "ب", "c": "ك", "d": "د", "f": "ف", "g": "ڭ", "h": "ه", "i": "ي", "j": "ج",
@@ -28,7 +28,7 @@ _SINGLE = {
     "é": "ي", "è": "", "ê": "", "à": "ا", "â": "ا", "ô": "و", "û": "و", "î": "ي", "ç": "س",
 }
 _VOWELS = set("aeiouy")
-_SHORT_PREFIX = re.compile(r"^([kt])a([nty])(?=[^aeiou]{1}\w{2,})")
+_SHORT_PREFIX = re.compile(r"^([kt])a([nty])(?=[^aeiou]\w{2,})")
 _WORD = re.compile(r"[A-Za-z0-9\u00c0-\u00ff]+|[^A-Za-z0-9\u00c0-\u00ff]+")
 
 

@@ -1,7 +1,7 @@
 """k-fold cross-validation of the way the model is really trained: with the generated data.
 
 `rasa test nlu --cross-validation` can only split the training files it is given, so
-`make eval` used to run it on the written data alone: each fold's model then lacked what the
+`make eval` runs it on the written data alone: each fold's model then lacked what the
 deployed model learns from `make augment` (respellings, every menu's option labels, the
 Latin-script examples written again in Arabic script). Here each fold's model is trained like
 the real one: the written examples of the other folds, plus what the augmenter generates
@@ -10,12 +10,13 @@ test sentence reaches its fold's training data: the augmenter only sees the trai
 and a generated line whose consonant skeleton (core/skeleton.py, word by word) equals a test
 sentence's is dropped, which also keeps out the other script's version of a test sentence.
 Folds are by a hash of the sentence (the same every run). As `rasa test nlu` does, a
-fallback is scored as the classifier's own top intent. Both figures are printed by
-`scripts/eval_nlu.py --cross-validation K`.
+fallback is scored as the classifier's own top intent. Run `python scripts/cv_nlu.py 3`
+(about 2 minutes); README quotes its figure beside `make eval`'s.
 """
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from core.skeleton import skeleton  # noqa: E402
 from core.textnorm import normalize  # noqa: E402
 from scripts import augment_nlu  # noqa: E402
 
-NLU = ROOT / "data" / "nlu"
+NLU = augment_nlu.NLU
 
 
 def sentence_key(text: str) -> str:
@@ -41,17 +42,13 @@ def sentence_key(text: str) -> str:
     return " ".join(k for k in keys if k)
 
 
-def _examples(block: dict) -> list[str]:
-    return [line.strip()[2:].strip() for line in block["examples"].splitlines() if line.strip().startswith("- ")]
-
-
 def _fold_of(text: str, folds: int) -> int:
     return zlib.crc32(text.encode()) % folds
 
 
 def _plain(text: str) -> str:
     """An example as she would type it: `[casa](place)` -> `casa`."""
-    return augment_nlu.ANNOTATION.sub(lambda m: m.group(0)[1:m.group(0).index("]")], text)
+    return re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
 
 
 def write_fold(root: Path, fold: int, folds: int) -> list[tuple[str, str]]:
@@ -60,30 +57,25 @@ def write_fold(root: Path, fold: int, folds: int) -> list[tuple[str, str]]:
     files = {path.relative_to(NLU): yaml.safe_load(path.read_text(encoding="utf-8")) or {}
              for path in NLU.rglob("*.yml") if path.relative_to(NLU).parts[0] != "augmented"}
     test = [(_plain(text), block["intent"]) for data in files.values() for block in data.get("nlu") or []
-            if "intent" in block for text in _examples(block) if _fold_of(text, folds) == fold]
+            if "intent" in block for text in augment_nlu.examples(block) if _fold_of(text, folds) == fold]
     banned = {sentence_key(t) for t, _ in test}
     out = root / "nlu"
     for rel, data in files.items():
         for block in data.get("nlu") or []:
             if "intent" in block:  # the other folds, without another script's copy of a test sentence
-                block["examples"] = "".join(f"- {t}\n" for t in _examples(block)
+                block["examples"] = "".join(f"- {t}\n" for t in augment_nlu.examples(block)
                                             if _fold_of(t, folds) != fold and sentence_key(t) not in banned)
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    measured = augment_nlu.measured()
-    augment_nlu.NLU = out
-    augment_nlu.measured = lambda: measured | {normalize(t) for t, _ in test}  # type: ignore[assignment]
-    try:
-        (out / "augmented").mkdir(exist_ok=True)
-        for variety in augment_nlu.VARIETIES:
-            data = yaml.safe_load(augment_nlu.render(variety))
-            for block in data.get("nlu") or []:
-                block["examples"] = "".join(f"- {t}\n" for t in _examples(block) if sentence_key(t) not in banned)
-            (out / "augmented" / f"{variety}.yml").write_text(
-                yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    finally:
-        augment_nlu.NLU = NLU
-        augment_nlu.measured = lambda: measured  # type: ignore[assignment]
+    exclude = frozenset(normalize(t) for t, _ in test)
+    (out / "augmented").mkdir(exist_ok=True)
+    for variety in augment_nlu.VARIETIES:
+        data = yaml.safe_load(augment_nlu.render(variety, out, exclude))
+        for block in data.get("nlu") or []:
+            block["examples"] = "".join(f"- {t}\n" for t in augment_nlu.examples(block)
+                                        if sentence_key(t) not in banned)
+        (out / "augmented" / f"{variety}.yml").write_text(
+            yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return test
 
 

@@ -14,7 +14,7 @@ def test_a_fold_trains_on_nothing_made_from_its_test_sentences(tmp_path: Path) -
     keys = {cv_nlu.sentence_key(t) for t, _ in test}
     trained = [t for p in (tmp_path / "nlu").rglob("*.yml")
                for block in (yaml.safe_load(p.read_text(encoding="utf-8")).get("nlu") or [])
-               if "intent" in block for t in cv_nlu._examples(block)]
+               if "intent" in block for t in augment_nlu.examples(block)]
     assert len(test) > 1000 and len(trained) > 5000
     assert not [t for t in trained if cv_nlu.sentence_key(t) in keys]
     assert augment_nlu.NLU == cv_nlu.NLU  # the augmenter is given back its own data
