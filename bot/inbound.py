@@ -21,9 +21,10 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 async def read_form(request: web.Request) -> MultiDictProxy[str]:
     """The form of a Twilio request, or an HTTP error (413, 415, 400) before any real work."""
-    if request.content_type != FORM_TYPE:
+    media_type, charset = content_type(request.headers.get("Content-Type", ""))
+    if media_type != FORM_TYPE:
         raise web.HTTPUnsupportedMediaType(text="expected an urlencoded form")
-    if (request.charset or "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
+    if (charset or "utf-8").lower().replace("_", "-") not in ("utf-8", "utf8"):
         raise web.HTTPUnsupportedMediaType(text="expected utf-8")
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY_BYTES,
@@ -40,6 +41,19 @@ async def read_form(request: web.Request) -> MultiDictProxy[str]:
     except (UnicodeDecodeError, ValueError):
         raise web.HTTPBadRequest(text="malformed form") from None
     return MultiDictProxy(MultiDict(pairs))
+
+
+def content_type(header: str) -> tuple[str, str]:
+    """The media type (lower case) and charset of a Content-Type header. aiohttp's
+    request.content_type reads it with the e-mail package's parser, which cost 2 % of the
+    gateway's time a message."""
+    media_type, *params = header.split(";")
+    charset = ""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"')
+    return media_type.strip().lower(), charset
 
 
 def valid_sender(address: str) -> bool:

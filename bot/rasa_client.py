@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from typing import Any, Optional
 
 import aiohttp
@@ -67,12 +68,14 @@ class RasaClient:
                                                  timeout=self._timeout) as resp:
                     if resp.status >= 300:
                         raise RasaUnavailable(f"status {resp.status}")
-                    return await resp.json() if json_answer else None
+                    # (json.loads, not resp.json(): that parses the Content-Type with the e-mail
+                    # package's parser on every answer)
+                    return json.loads(await resp.read()) if json_answer else None
             except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
                 # Refused, reset or closed: down or restarting (or it died during her turn,
                 # which the gateway would otherwise ask again later anyway): try the next.
                 reason = type(exc).__name__
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:  # (ValueError: not JSON)
                 raise RasaUnavailable(type(exc).__name__) from None
         raise RasaUnavailable(reason)
 

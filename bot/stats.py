@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 from zoneinfo import ZoneInfo
 
@@ -46,8 +46,19 @@ MAX_KEY = 40
 
 
 def day_of(at: float) -> str:
-    """The Morocco calendar day of a Unix time, as YYYY-MM-DD."""
-    return datetime.fromtimestamp(at, MOROCCO).strftime("%Y-%m-%d")
+    """The Morocco calendar day of a Unix time, as YYYY-MM-DD (the last day asked for is kept
+    with its bounds: every message asks, and nearly always for the same day)."""
+    start, end, day = _last_day
+    if start <= at < end:
+        return day
+    moment = datetime.fromtimestamp(at, MOROCCO)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    next_midnight = (midnight + timedelta(days=1, hours=3)).replace(hour=0)  # (a 23- or 25-hour day)
+    _last_day[:] = [midnight.timestamp(), next_midnight.timestamp(), moment.strftime("%Y-%m-%d")]
+    return _last_day[2]
+
+
+_last_day: list = [0.0, 0.0, ""]
 
 
 def wait_bucket(seconds: float) -> str:

@@ -1010,6 +1010,10 @@ def print_serial(res: dict[str, list[float]]) -> None:
     g50, d50 = pct(g, 50), pct(d, 50)
     if g50 and d50:
         print(f"\np50: the gateway adds {g50 - d50:+.1f} ms (x{g50 / d50:.2f})")
+    if g and len(g) == len(d):
+        # Each message went both ways in turn: the median of its two latencies' difference is
+        # not moved by the mix of messages (a shelter question costs Rasa more than a greeting).
+        print(f"paired: the median of each message's difference is {pct([a - b for a, b in zip(g, d)], 50):+.1f} ms")
 
 
 def print_long(results: list[dict[str, Any]]) -> None:

@@ -134,3 +134,41 @@ async def test_rasa_down_static_reply_then_nothing_lost(stack, gateway_factory, 
     # possibly over several messages.
     await wait_for(lambda: "\n1. " in "\n".join(m["body"] for m in twilio.messages), timeout=20)
     assert app[STORE].pending_for(app[GATEWAY].vault.pseudonym(phone.address)) == []
+
+
+async def test_the_turns_first_transaction_runs_on_the_loop_and_never_waits_there_for_sqlites_lock(var_dir):
+    """On a local SQLite file the turn's first transaction runs on the event loop (no hop to a
+    thread); while another process holds the write lock, the loop keeps running and the turn
+    is written in a thread once the lock is free."""
+    import sqlite3
+
+    store = Store(f"sqlite:///{var_dir / 'gateway.db'}")
+    try:
+        first = store.aio.begin_turn("SM-loop-1", "conv-loop", b"addr", "sms", b"text")
+        with pytest.raises(StopIteration) as finished:  # it finished without ever yielding
+            first.send(None)
+        assert finished.value.value.is_new
+
+        other = sqlite3.connect(var_dir / "gateway.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process writing
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        clock = asyncio.create_task(ticker())
+        turn = asyncio.create_task(store.aio.begin_turn("SM-loop-2", "conv-loop", b"addr", "sms", b"again"))
+        await asyncio.sleep(0.5)
+        assert not turn.done() and ticks >= 20, "the loop kept running while the turn waited"
+        other.execute("COMMIT")
+        other.close()
+        second = await asyncio.wait_for(turn, 10)
+        clock.cancel()
+        assert second is not None and not second.is_new
+        assert await store.aio.begin_turn("SM-loop-2", "conv-loop", b"addr", "sms", None) is None  # claimed once
+        assert [bytes(line["text_enc"]) for line in store.get_transcript("conv-loop")] == [b"text", b"again"]
+    finally:
+        store.close()

@@ -61,6 +61,20 @@ async def test_bad_bytes_get_a_4xx_and_no_traceback(gateway_factory, caplog, bod
     assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info or r.exc_text]
 
 
+@pytest.mark.parametrize("header", [
+    "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=UTF-8",
+    "Application/X-WWW-Form-Urlencoded ;charset=\"utf-8\"", "application/x-www-form-urlencoded; charset=bogus-8",
+    "application/x-www-form-urlencoded; boundary=x; charset=latin-1", "multipart/form-data; boundary=b",
+    "application/json", "text/plain;charset=utf_8",
+])
+def test_the_content_type_is_read_as_aiohttp_reads_it(header):
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.inbound import content_type
+    request = make_mocked_request("POST", "/twilio/messages", headers={"Content-Type": header})
+    assert content_type(header) == (request.content_type, request.charset or "")
+
+
 async def test_a_form_at_the_field_cap_reaches_the_signature_check(gateway_factory):
     client, settings, app = await gateway_factory()
     resp = await client.post("/twilio/messages", data=_flood(MAX_FIELDS), headers={

@@ -175,6 +175,14 @@ def test_the_day_is_moroccos_and_waits_fall_in_their_buckets():
     assert stats_mod.day_of(datetime(2026, 12, 1, 23, 30, tzinfo=timezone.utc).timestamp()) == "2026-12-02"
     # During Ramadan Morocco is on UTC+0: 23:30 UTC on 1 March 2025 is still 1 March there.
     assert stats_mod.day_of(datetime(2025, 3, 1, 23, 30, tzinfo=timezone.utc).timestamp()) == "2025-03-01"
+    # The day kept between calls is the same as reading each time afresh, in any order, across
+    # the Ramadan changes of 2025 and 2026 (every 17 minutes, forwards, then shuffled).
+    import random
+    times = [datetime(2025, 2, 20, tzinfo=timezone.utc).timestamp() + 1020 * i for i in range(2 * 365 * 85)]
+    fresh = {at: datetime.fromtimestamp(at, stats_mod.MOROCCO).strftime("%Y-%m-%d") for at in times}
+    assert [stats_mod.day_of(at) for at in times] == [fresh[at] for at in times]
+    random.Random(4).shuffle(times)
+    assert [stats_mod.day_of(at) for at in times] == [fresh[at] for at in times]
     assert [stats_mod.wait_bucket(s) for s in (10, 60, 400, 7200, 99999)] == ["0-1", "1-5", "5-15", "120+", "120+"]
     with pytest.raises(ValueError):
         stats_mod.Stats(None).count("her_number", "+212600000001")  # type: ignore[arg-type]

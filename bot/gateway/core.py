@@ -3,6 +3,7 @@ lists the steps)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Awaitable, Callable, Optional
@@ -195,8 +196,8 @@ class Gateway:
         body = msg.body.strip()[: p.settings.max_body_chars]
         word = word_of(body)
         kw = keyword(word, p.settings.quick_exit_word)
-        start = await p.store.aio.begin_turn(
-            msg.message_sid, conv_id, p.vault.encrypt(msg.address), msg.channel,
+        start = await p.store.aio.begin_turn(  # (her address is encrypted only for a new conversation)
+            msg.message_sid, conv_id, functools.partial(p.vault.encrypt, msg.address), msg.channel,
             p.vault.encrypt(body) if body and kw not in _UNKEPT else None, kw is Keyword.START)
         if start is None:  # a retried webhook: answer what was answered, do nothing else
             return await self._replay(msg, conv_id, turn)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -35,7 +35,10 @@ class Conversation:
 
     @classmethod
     def from_row(cls, row: Any) -> Conversation:
-        data = dict(row._mapping)
+        return cls.from_mapping(dict(row._mapping))
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> Conversation:
         data["options"] = json.loads(data["options"]) if data["options"] else []
         data["address_enc"] = bytes(data["address_enc"])
         return cls(**data)
@@ -72,7 +75,14 @@ def _claim(conn: Any, message_sid: str, conversation_id: str) -> None:
                           "received_at": time.time()})
 
 
-def _touch(conn: Any, conversation_id: str, address_enc: bytes, channel: str) -> tuple[Conversation, bool]:
+def sealed(address_enc: bytes | Callable[[], bytes]) -> bytes:
+    """Her encrypted address, or the function that encrypts it, called only when needed (a new
+    conversation): an encryption a turn saved."""
+    return address_enc() if callable(address_enc) else address_enc
+
+
+def _touch(conn: Any, conversation_id: str, address_enc: bytes | Callable[[], bytes],
+           channel: str) -> tuple[Conversation, bool]:
     now = time.time()
     updated = conn.execute(_TOUCH, {"b_id": conversation_id, "b_now": now}).rowcount
     created = False
@@ -80,7 +90,7 @@ def _touch(conn: Any, conversation_id: str, address_enc: bytes, channel: str) ->
         try:
             with conn.begin_nested():
                 conn.execute(_CREATE, {
-                    "id": conversation_id, "address_enc": address_enc, "channel": channel,
+                    "id": conversation_id, "address_enc": sealed(address_enc), "channel": channel,
                     "status": "bot", "priority": 0, "timeout_notified": False, "opted_out": False,
                     "quiet": False, "last_inbound_at": now, "created_at": now, "updated_at": now,
                 })
@@ -116,14 +126,17 @@ class ConversationStore:
         return Conversation.from_row(row) if row else None
 
     def begin_turn(
-        self, message_sid: str, conversation_id: str, address_enc: bytes, channel: str,
+        self, message_sid: str, conversation_id: str, address_enc: bytes | Callable[[], bytes], channel: str,
         user_text_enc: Optional[bytes], unless_opted_out: bool = False,
     ) -> Optional[TurnStart]:
         """Everything a message needs before Rasa, in one transaction: claim its MessageSid,
-        record it on the conversation (created if new), add her text to the transcript
+        record it on the conversation (created if new, with `address_enc`, or what that
+        function returns), add her text to the transcript
         (`user_text_enc`; not when `unless_opted_out` and she has opted out) and read the
         messages still waiting for Rasa. None for a retried webhook (the MessageSid was
-        claimed before): then nothing is written."""
+        claimed before): then nothing is written.
+
+        bot.store.sqlite_direct runs the same transaction on a local SQLite file."""
         try:
             with self.engine.begin() as conn:
                 if message_sid:

@@ -3,7 +3,7 @@ mode, or PostgreSQL with a pool."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -42,3 +42,11 @@ def make_engine(url: str) -> Engine:
         # call (NullPool), which cost about 20 ms a message in `make bench`.
         return sqlite_engine(url, pool_size=STORE_THREADS, max_overflow=8, future=True)
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, future=True)
+
+
+def sqlite_path(url: str) -> Optional[str]:
+    """The file of a SQLite URL on this machine; None for PostgreSQL or an in-memory database."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return None if path in ("", ":memory:") else path
