@@ -8,9 +8,13 @@ swapped count as one; two edits from 8 letters on), a letter on the key next to 
 first, then the most frequent. The token's text and offsets
 stay as she wrote them (entities keep her spelling); only the features change. A word that
 is known, short, or far from every known word is left alone, and so are ties at the same
-frequency. Before the edit distance, a known word with the same consonant skeleton
-(core/skeleton.py: vowels and merged letters aside) is taken; after it, two known words glued
-together are read apart. Measured by `make eval` (the perturbed held-out copy and the false alarms).
+frequency. Known words with the same consonant skeleton (core/skeleton.py: vowels and merged
+letters aside) are candidates too, ranked with the others by the same rules, so a word one
+slip away is preferred to one that only shares the skeleton ("الخبر" is "الخير", not
+"الخابار"); failing all, two known words glued together are read apart. A word that the
+training data use mostly in alarms (emergency, report_violence) is only reached on the
+stronger evidence, the same skeleton or a neighbouring key: a letter added or dropped does
+not turn "الجده" (grandmother) into "النجده" (rescue). Measured by `make eval` (the perturbed held-out copy and the false alarms).
 """
 from __future__ import annotations
 
@@ -26,13 +30,15 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.alarm_gate import ALARMS
 from core.skeleton import skeleton
 
 VOCABULARY_FILE = "spelling_vocabulary.json"
+ALARM_WORDS_FILE = "spelling_alarm_words.json"
 # Set on a message whose words were read as known words (the number of them): the unknown
 # words guard (components/unknown_words.py) does not call such a message gibberish.
 CORRECTIONS = "spelling_corrections"
@@ -66,8 +72,9 @@ def _script(word: str) -> str:
 class Speller:
     """The training vocabulary (word -> count) and the nearest-known-word lookup."""
 
-    def __init__(self, counts: Dict[str, int]) -> None:
+    def __init__(self, counts: Dict[str, int], alarm_words: frozenset = frozenset()) -> None:
         self.counts = counts
+        self.alarm_words = alarm_words
         self._by_length: Dict[int, List[str]] = {}
         self._by_skeleton: Dict[tuple[str, str], List[str]] = {}
         for word in counts:
@@ -85,34 +92,35 @@ class Speller:
         if word not in self._cache:
             if len(self._cache) > 50_000:
                 self._cache.clear()
-            self._cache[word] = self._same_skeleton(word) or self._nearest(word) or self._split(word)
+            self._cache[word] = self._best(word, self._same_skeleton(word) + self._nearest(word)) or self._split(word)
         return self._cache[word]
 
     def _best(self, word: str, candidates: List[str]) -> Optional[str]:
-        """The nearest candidate, then one a key away from the typed letter, then the most
-        frequent; None when two tie on all three."""
-        ranked = sorted((OSA.distance(word, w), not _neighbour_slip(word, w), -self.counts[w], w)
-                        for w in candidates)
-        if not ranked or len(ranked) > 1 and ranked[0][:3] == ranked[1][:3]:
+        """The nearest candidate, then one a key away from the typed letter, then one with the
+        same skeleton, then the most frequent; None when two tie on all four."""
+        key = skeleton(word)
+        ranked = sorted((OSA.distance(word, w), not _neighbour_slip(word, w), skeleton(w) != key, -self.counts[w], w)
+                        for w in set(candidates))
+        ranked = [r for r in ranked if r[4] not in self.alarm_words or not (r[1] and r[2])]
+        if not ranked or len(ranked) > 1 and ranked[0][:4] == ranked[1][:4]:
             return None
-        return ranked[0][3]
+        return ranked[0][4]
 
-    def _same_skeleton(self, word: str) -> Optional[str]:
-        """A known word with the same consonants, the vowels and merged letters aside
+    def _same_skeleton(self, word: str) -> List[str]:
+        """Known words with the same consonants, the vowels and merged letters aside
         ("bonswar" -> "bonsoir", "احدف" -> "احذف"), at most three letters longer or shorter."""
         key = skeleton(word)
         if len(word) < 3 or len(key) < 2:
-            return None
-        found = [w for w in self._by_skeleton.get((_script(word), key), ()) if abs(len(w) - len(word)) <= 3]
-        return self._best(word, found)
+            return []
+        return [w for w in self._by_skeleton.get((_script(word), key), ()) if abs(len(w) - len(word)) <= 3]
 
-    def _nearest(self, word: str) -> Optional[str]:
+    def _nearest(self, word: str) -> List[str]:
+        """Known words within max_edits(word) edits (none for a short word)."""
         edits = max_edits(word)
         if not edits:
-            return None
+            return []
         pool = [w for n in range(len(word) - edits, len(word) + edits + 1) for w in self._by_length.get(n, ())]
-        found = [w for w, _, _ in extract(word, pool, scorer=OSA.distance, score_cutoff=edits, limit=None)]
-        return self._best(word, found)
+        return [w for w, _, _ in extract(word, pool, scorer=OSA.distance, score_cutoff=edits, limit=None)]
 
     def _split(self, word: str) -> Optional[str]:
         """Two known words glued ("etapres" -> "et apres"): the first at least two letters,
@@ -136,10 +144,10 @@ class SpellingNormalizer(GraphComponent):
         return [Tokenizer]
 
     def __init__(self, model_storage: ModelStorage, resource: Resource,
-                 counts: Optional[Dict[str, int]] = None) -> None:
+                 counts: Optional[Dict[str, int]] = None, alarm_words: frozenset = frozenset()) -> None:
         self._storage = model_storage
         self._resource = resource
-        self.speller = Speller(counts or {})
+        self.speller = Speller(counts or {}, alarm_words)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -151,15 +159,23 @@ class SpellingNormalizer(GraphComponent):
              execution_context: ExecutionContext, **kwargs: Any) -> SpellingNormalizer:
         with model_storage.read_from(resource) as directory:
             counts = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        return cls(model_storage, resource, counts)
+            alarm_words = json.loads((directory / ALARM_WORDS_FILE).read_text(encoding="utf-8"))
+        return cls(model_storage, resource, counts, frozenset(alarm_words))
 
     def train(self, training_data: TrainingData) -> Resource:
-        counts = Counter(token.lemma for message in training_data.intent_examples
-                         for token in message.get(TOKENS_NAMES[TEXT]) or [])
-        self.speller = Speller(dict(counts))
+        counts: Counter[str] = Counter()
+        in_alarms: Counter[str] = Counter()
+        for message in training_data.intent_examples:
+            lemmas = [token.lemma for token in message.get(TOKENS_NAMES[TEXT]) or []]
+            counts.update(lemmas)
+            if message.get(INTENT) in ALARMS:
+                in_alarms.update(lemmas)
+        alarm_words = sorted(w for w, n in in_alarms.items() if 2 * n > counts[w])  # mostly in alarms
+        self.speller = Speller(dict(counts), frozenset(alarm_words))
         with self._storage.write_to(self._resource) as directory:
             (directory / VOCABULARY_FILE).write_text(json.dumps(dict(sorted(counts.items())), ensure_ascii=False),
                                                      encoding="utf-8")
+            (directory / ALARM_WORDS_FILE).write_text(json.dumps(alarm_words, ensure_ascii=False), encoding="utf-8")
         return self._resource
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -76,6 +76,32 @@ def test_a_key_next_to_the_right_one_beats_a_more_frequent_word() -> None:
     assert Speller({"tarik": 2, "karik": 9}).correct("parik") == "karik"  # p is next to neither
 
 
+def test_a_word_one_slip_away_beats_one_that_only_shares_the_skeleton() -> None:
+    """Same-skeleton words and words within the edit budget are ranked together: "الخبر" is
+    "الخير" (one key off), not the more frequent "الخابار" (same consonants, two edits);
+    with nothing nearer, the skeleton still finds the word ("bonswar" -> "bonsoir")."""
+    assert Speller({"الخير": 2, "الخابار": 40}).correct("الخبر") == "الخير"
+    assert Speller({"القانون": 2, "يقولون": 40}).correct("اقلانون") == "القانون"  # letters swapped
+    assert Speller({"bonsoir": 2, "bonjour": 40}).correct("bonswar") == "bonsoir"
+
+
+def test_at_the_same_distance_the_same_skeleton_beats_frequency() -> None:
+    """ظ for ض is a merged letter, not a key slip: "افظل" is "افضل", not the more frequent
+    "افعل", one substitution away too."""
+    assert Speller({"افضل": 2, "افعل": 40}).correct("افظل") == "افضل"
+
+
+def test_a_word_used_in_alarms_is_reached_only_on_strong_evidence() -> None:
+    """A letter added does not turn "الجده" (grandmother) into the alarm word "النجده" (rescue),
+    however frequent; the same skeleton ("ظربني") or a neighbouring key still reaches one."""
+    alarms = frozenset({"النجده", "ضربني"})
+    assert Speller({"النجده": 40, "الجديده": 2}).correct("الجده") == "النجده"  # (without the guard)
+    assert Speller({"النجده": 40, "الجديده": 2}, alarms).correct("الجده") == "الجديده"
+    assert Speller({"النجده": 40}, alarms).correct("الجده") is None
+    assert Speller({"ضربني": 40}, alarms).correct("ظربني") == "ضربني"
+    assert Speller({"ضربني": 40}, alarms).correct("صربني") == "ضربني"  # ص is next to ض
+
+
 def test_edit_budget_grows_with_the_word() -> None:
     assert [max_edits("x" * n) for n in (3, 4, 7, 8, 12)] == [0, 1, 1, 2, 2]
 
