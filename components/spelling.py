@@ -5,7 +5,8 @@ People type fast on a small keyboard: a letter dropped ("kaydrbni"), two swapped
 featurizers: a token whose normalised form (its lemma) is not in the training vocabulary, and
 is long enough to judge, takes the lemma of the nearest known word within one edit (letters
 swapped count as one; two edits from 8 letters on), a letter on the key next to the typed one
-first, then the most frequent. The token's text and offsets
+first, then one that keeps her letters (two swapped: "اكشرك" is "اشكرك", not "اشرك"), then
+the most frequent. The token's text and offsets
 stay as she wrote them (entities keep her spelling); only the features change. A word that
 is known, short, or far from every known word is left alone, and so are ties at the same
 frequency. Known words with the same consonant skeleton (core/skeleton.py: vowels and merged
@@ -96,15 +97,16 @@ class Speller:
         return self._cache[word]
 
     def _best(self, word: str, candidates: List[str]) -> Optional[str]:
-        """The nearest candidate, then one a key away from the typed letter, then one with the
-        same skeleton, then the most frequent; None when two tie on all four."""
-        key = skeleton(word)
-        ranked = sorted((OSA.distance(word, w), not _neighbour_slip(word, w), skeleton(w) != key, -self.counts[w], w)
-                        for w in set(candidates))
-        ranked = [r for r in ranked if r[4] not in self.alarm_words or not (r[1] and r[2])]
-        if not ranked or len(ranked) > 1 and ranked[0][:4] == ranked[1][:4]:
+        """The nearest candidate, then one a key away from the typed letter, then one with her
+        letters (two swapped), then one with the same skeleton, then the most frequent; None
+        when two tie on all five."""
+        key, letters = skeleton(word), sorted(word)
+        ranked = sorted((OSA.distance(word, w), not _neighbour_slip(word, w), sorted(w) != letters,
+                         skeleton(w) != key, -self.counts[w], w) for w in set(candidates))
+        ranked = [r for r in ranked if r[5] not in self.alarm_words or not (r[1] and r[3])]
+        if not ranked or len(ranked) > 1 and ranked[0][:5] == ranked[1][:5]:
             return None
-        return ranked[0][4]
+        return ranked[0][5]
 
     def _same_skeleton(self, word: str) -> List[str]:
         """Known words with the same consonants, the vowels and merged letters aside

@@ -91,6 +91,13 @@ def test_at_the_same_distance_the_same_skeleton_beats_frequency() -> None:
     assert Speller({"افضل": 2, "افعل": 40}).correct("افظل") == "افضل"
 
 
+def test_at_the_same_distance_two_letters_swapped_beat_one_dropped() -> None:
+    """A swap keeps every letter she typed: "اكشرك" is "اشكرك", not "اشرك" (as frequent), and
+    "قتله" is "قلته", not "قاتله" (same skeleton)."""
+    assert Speller({"اشرك": 3, "اشكرك": 3}).correct("اكشرك") == "اشكرك"
+    assert Speller({"قاتله": 5, "قلته": 3}).correct("قتله") == "قلته"
+
+
 def test_a_word_used_in_alarms_is_reached_only_on_strong_evidence() -> None:
     """A letter added does not turn "الجده" (grandmother) into the alarm word "النجده" (rescue),
     however frequent; the same skeleton ("ظربني") or a neighbouring key still reaches one."""
