@@ -10,8 +10,8 @@ schema is at this version's revision, and offers, each from its own module:
 
 Methods are synchronous and short; async code calls them through `store.aio`, which runs
 each call in one of the store's own threads: `await store.aio.get_conversation(conv_id)`;
-on a local SQLite file, the turn's first transaction (ON_LOOP) runs on the event loop
-itself, on a connection that never waits (AsyncStore says why).
+on a local SQLite file, the turn's two transactions (ON_LOOP) run on the event loop itself,
+on a connection that never waits (AsyncStore says why).
 Text and addresses are stored encrypted by the caller (core.crypto.Vault): the store never
 sees clear text it could leak. No module outside this package issues SQL on these tables.
 """
@@ -112,20 +112,20 @@ class Store(ConversationStore, TranscriptStore, OutboxStore, AuditStore, Account
 
 
 # Calls run on the event loop when the store is a local SQLite file (see AsyncStore).
-ON_LOOP = frozenset({"begin_turn"})
+ON_LOOP = frozenset({"begin_turn", "finish_turn"})
 
 
 class AsyncStore:
     """The store's methods as coroutines, each run in one of the store's threads, off the
     event loop: `await store.aio.finish_turn(...)`.
 
-    Except, on a local SQLite file, the calls in ON_LOOP: the turn's first transaction, which
-    she waits for before Rasa is asked. The hop to a thread and back cost more than the
-    transaction (0.8 ms in all in an idle process against 0.34 ms called directly, 1.9 ms in
-    the gateway under `make bench`); run on the loop, on a sqlite3 connection of its own
-    (bot.store.sqlite_direct), it takes 0.07 ms. That connection never waits for SQLite's
-    lock: when another connection is writing (a thread of this store, or another process),
-    it gives up at once and the call goes to a thread like any other."""
+    Except, on a local SQLite file, the calls in ON_LOOP: the turn's two transactions, the
+    first of which she waits for before Rasa is asked. The hop to a thread and back cost more
+    than the transaction (0.8 ms in all in an idle process against 0.34 ms called directly,
+    1.9 ms in the gateway under `make bench`); run on the loop, on a sqlite3 connection of
+    its own (bot.store.sqlite_direct), the first takes 0.07 ms. That connection never waits
+    for SQLite's lock: when another connection is writing (a thread of this store, or another
+    process), it gives up at once and the call goes to a thread like any other."""
 
     def __init__(self, store: Store) -> None:
         self._store = store

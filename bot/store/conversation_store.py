@@ -102,11 +102,16 @@ def _touch(conn: Any, conversation_id: str, address_enc: bytes | Callable[[], by
 
 
 def update_values(conn: Any, conversation_id: str, values: dict[str, Any]) -> None:
+    conn.execute(_UPDATE, {**columns(values), "b_id": conversation_id})  # SET the columns given
+
+
+def columns(values: dict[str, Any]) -> dict[str, Any]:
+    """Conversation fields as stored: the options as JSON, and the time of the change."""
     values = dict(values)
     if "options" in values and values["options"] is not None:
         values["options"] = json.dumps(values["options"])
     values["updated_at"] = time.time()
-    conn.execute(_UPDATE, {**values, "b_id": conversation_id})  # SET the columns given
+    return values
 
 
 def add_line(conn: Any, conversation_id: str, sender: str, text_enc: bytes,
@@ -157,7 +162,8 @@ class ConversationStore:
     ) -> None:
         """Everything a turn writes after Rasa answered, in one transaction: conversation
         fields (`values`: language, options...), the bot's lines in the transcript and the
-        answer kept for a retried webhook (`reply_enc`, alone when the rest is empty)."""
+        answer kept for a retried webhook (`reply_enc`, alone when the rest is empty).
+        bot.store.sqlite_direct runs the same transaction on a local SQLite file."""
         with self.engine.begin() as conn:
             if values:
                 update_values(conn, conversation_id, values)

@@ -1,4 +1,4 @@
-"""The turn's first transaction on a local SQLite file, run on a sqlite3 connection directly,
+"""The turn's two transactions on a local SQLite file, run on a sqlite3 connection directly,
 on the event loop (bot.store.AsyncStore says when).
 
 SQLAlchemy's execution path costs several times the SQL itself here: begin_turn took 0.34 ms
@@ -8,15 +8,17 @@ own, compiled once for SQLite, so tables and columns cannot drift apart; the tes
 paths on the same turns and compare every row they leave.
 
 The connection never waits for SQLite's lock and never checkpoints the WAL (a checkpoint
-syncs the file; the store's threads do it): when another connection is writing, `Busy` is
-raised at once, nothing is written, and the caller runs the store's own method in a thread.
+syncs the file; the store's threads do it when they commit, the statistics every few seconds
+under traffic): when another connection is writing, `Busy` is raised at once, nothing is
+written, and the caller runs the store's own method in a thread.
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -51,11 +53,13 @@ _CONVERSATION = _Statement(cs._CONVERSATION)
 _TRANSCRIPT = _Statement(cs._TRANSCRIPT, ["conversation_id", "sender", "counsellor", "text_enc", "at"])
 _PENDING = _Statement(cs._PENDING)
 _CLAIMED = _Statement(cs._CLAIMED)
+_SAVE_REPLY = _Statement(cs._SAVE_REPLY, ["reply_enc"])
 _BOOLEANS = frozenset(c.name for c in conversations.c if isinstance(c.type, sa.Boolean))
 
 
 class DirectTurns:
-    """begin_turn as ConversationStore's, on one sqlite3 connection used by the event loop."""
+    """begin_turn and finish_turn as ConversationStore's, on one sqlite3 connection used by the
+    event loop."""
 
     def __init__(self, path: str) -> None:
         self._db = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
@@ -63,6 +67,7 @@ class DirectTurns:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._lock = threading.Lock()  # one transaction at a time (the loop is one thread)
+        self._updates: dict[frozenset, _Statement] = {}  # by the columns set
 
     def close(self) -> None:
         self._db.close()
@@ -70,29 +75,57 @@ class DirectTurns:
     def _run(self, statement: _Statement, params: dict[str, Any]) -> sqlite3.Cursor:
         return self._db.execute(statement.sql, statement.args(params))
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE (the write lock now, or Busy at once) ... COMMIT, or ROLLBACK."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise Busy() from exc
+            try:
+                yield
+            except BaseException:
+                if self._db.in_transaction:  # (SQLite may have rolled back by itself)
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def begin_turn(
         self, message_sid: str, conversation_id: str, address_enc: bytes | Callable[[], bytes], channel: str,
         user_text_enc: Optional[bytes], unless_opted_out: bool = False,
     ) -> Optional[TurnStart]:
         """ConversationStore.begin_turn's transaction (its doc says what it does)."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")  # the write lock now, or Busy at once
-            except sqlite3.OperationalError as exc:
-                raise Busy() from exc
-            try:
-                start = self._begin_turn(message_sid, conversation_id, address_enc, channel,
-                                         user_text_enc, unless_opted_out)
-                self._db.execute("COMMIT")
-                return start
-            except sqlite3.IntegrityError:
-                self._db.execute("ROLLBACK")
-                if message_sid and self._claimed(message_sid):
-                    return None  # a retried webhook: nothing written
-                raise
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        try:
+            with self._transaction():
+                return self._begin_turn(message_sid, conversation_id, address_enc, channel,
+                                        user_text_enc, unless_opted_out)
+        except sqlite3.IntegrityError:
+            if message_sid and self._claimed(message_sid):
+                return None  # a retried webhook: nothing written
+            raise
+
+    def finish_turn(self, conversation_id: str, message_sid: str, reply_enc: Optional[bytes],
+                    bot_texts_enc: list[bytes], **values: Any) -> None:
+        """ConversationStore.finish_turn's transaction (its doc says what it does)."""
+        with self._transaction():
+            if values:
+                row = cs.columns(values)
+                self._run(self._update(frozenset(row)), {**row, "b_id": conversation_id})
+            for text_enc in bot_texts_enc:
+                self._run(_TRANSCRIPT, {"conversation_id": conversation_id, "sender": "bot", "counsellor": None,
+                                        "text_enc": text_enc, "at": time.time()})
+            if message_sid and reply_enc is not None:
+                self._run(_SAVE_REPLY, {"b_sid": message_sid, "reply_enc": reply_enc})
+
+    def _update(self, names: frozenset) -> _Statement:
+        """The UPDATE that sets these columns (compiled once per set of names)."""
+        if names not in self._updates:
+            unknown = names - set(conversations.c.keys())
+            if unknown:  # (SQLAlchemy raises for them too; compiling would drop them)
+                raise ValueError(f"no such conversation columns: {sorted(unknown)}")
+            self._updates[names] = _Statement(cs._UPDATE, sorted(names))
+        return self._updates[names]
 
     def _begin_turn(self, message_sid: str, conversation_id: str, address_enc: bytes | Callable[[], bytes],
                     channel: str, user_text_enc: Optional[bytes], unless_opted_out: bool) -> TurnStart:
