@@ -3,19 +3,19 @@
 People type fast on a small keyboard: a letter dropped ("kaydrbni"), two swapped
 ("kaydrebin"), doubled, or a neighbouring key. Runs after the tokenizer and before the
 featurizers: a token whose normalised form (its lemma) is not in the training vocabulary, and
-is long enough to judge, takes the lemma of the nearest known word within one edit (letters
-swapped count as one; two edits from 8 letters on), a letter on the key next to the typed one
-first, then one that keeps her letters (two swapped: "اكشرك" is "اشكرك", not "اشرك"), then
-the most frequent. The token's text and offsets
-stay as she wrote them (entities keep her spelling); only the features change. A word that
-is known, short, or far from every known word is left alone, and so are ties at the same
-frequency. Known words with the same consonant skeleton (core/skeleton.py: vowels and merged
-letters aside) are candidates too, ranked with the others by the same rules, so a word one
-slip away is preferred to one that only shares the skeleton ("الخبر" is "الخير", not
-"الخابار"); failing all, two known words glued together are read apart. A word that the
-training data use mostly in alarms (emergency, report_violence) is only reached on the
-stronger evidence, the same skeleton or a neighbouring key: a letter added or dropped does
-not turn "الجده" (grandmother) into "النجده" (rescue). Measured by `make eval` (the perturbed held-out copy and the false alarms).
+is long enough to judge, takes the lemma of a known word. The candidates are the known words
+within one edit (letters swapped count as one; two edits from 8 letters on) and those with the
+same consonant skeleton (core/skeleton.py: vowels and merged letters aside), ranked by:
+fewest edits; a letter on the key next to the typed one; her letters kept (two swapped:
+"اكشرك" is "اشكرك", not "اشرك"); the same skeleton; the most frequent. So a word one slip
+away beats one that only shares the skeleton ("الخبر" is "الخير", not "الخابار"). Failing
+all, two known words glued together are read apart. A word the training data use mostly in
+alarms (emergency, report_violence) is only reached on the stronger evidence, the same
+skeleton or a neighbouring key: a letter added does not turn "الجده" (grandmother) into
+"النجده" (rescue). A word that is known, short, or far from every known word is left alone,
+and so are ties. The token's text and offsets stay as she wrote them (entities keep her
+spelling); only the features change. Measured by `make eval` (the perturbed held-out copy and
+the false alarms).
 """
 from __future__ import annotations
 
@@ -97,16 +97,19 @@ class Speller:
         return self._cache[word]
 
     def _best(self, word: str, candidates: List[str]) -> Optional[str]:
-        """The nearest candidate, then one a key away from the typed letter, then one with her
-        letters (two swapped), then one with the same skeleton, then the most frequent; None
-        when two tie on all five."""
+        """The first candidate by the module's ranking; None when the first two tie."""
         key, letters = skeleton(word), sorted(word)
-        ranked = sorted((OSA.distance(word, w), not _neighbour_slip(word, w), sorted(w) != letters,
-                         skeleton(w) != key, -self.counts[w], w) for w in set(candidates))
-        ranked = [r for r in ranked if r[5] not in self.alarm_words or not (r[1] and r[3])]
-        if not ranked or len(ranked) > 1 and ranked[0][:5] == ranked[1][:5]:
+
+        def rank(w: str) -> tuple:
+            return (OSA.distance(word, w), not _neighbour_slip(word, w), sorted(w) != letters,
+                    skeleton(w) != key, -self.counts[w])
+
+        candidates = [w for w in set(candidates)
+                      if w not in self.alarm_words or _neighbour_slip(word, w) or skeleton(w) == key]
+        ranked = sorted((rank(w), w) for w in candidates)
+        if not ranked or len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
             return None
-        return ranked[0][5]
+        return ranked[0][1]
 
     def _same_skeleton(self, word: str) -> List[str]:
         """Known words with the same consonants, the vowels and merged letters aside
@@ -161,7 +164,8 @@ class SpellingNormalizer(GraphComponent):
              execution_context: ExecutionContext, **kwargs: Any) -> SpellingNormalizer:
         with model_storage.read_from(resource) as directory:
             counts = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
-            alarm_words = json.loads((directory / ALARM_WORDS_FILE).read_text(encoding="utf-8"))
+            alarms = directory / ALARM_WORDS_FILE  # (absent from a model trained before it)
+            alarm_words = json.loads(alarms.read_text(encoding="utf-8")) if alarms.exists() else []
         return cls(model_storage, resource, counts, frozenset(alarm_words))
 
     def train(self, training_data: TrainingData) -> Resource:
