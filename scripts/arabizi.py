@@ -55,7 +55,7 @@ def _letters(word: str) -> list[str]:
 
 
 def word_to_arabic(word: str) -> str:
-    """One Latin-script Darija word in Arabic letters ("" for a word of digits only)."""
+    """One Latin-script Darija word in Arabic letters (a number is kept as it is)."""
     if word.isdigit():
         return word
     lower = word.lower()

@@ -35,8 +35,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = sqlite_path(url)
+        if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # A pool keeps connections open: SQLAlchemy's default for SQLite files opens one per
         # call (NullPool), which cost about 20 ms a message in `make bench`.
