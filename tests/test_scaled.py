@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlencode
@@ -75,11 +76,20 @@ class ScaledRun:
     def output(self) -> str:
         return self.log.read_text()
 
-    def wait_healthy(self, timeout: float = 300) -> None:
+    def wait_healthy(self, timeout: float = 300) -> bool:
+        """True once every gateway answers; False when the stack stopped because a port it
+        was given got taken in the meantime (free ports are only free when chosen)."""
+        deadline = time.time() + timeout
         for url in self.gateway_urls:
-            if not wait_healthy(f"{url}/healthz", timeout):
-                raise AssertionError(f"{url} never healthy:\n{self.output()[-4000:]}")
+            while not wait_healthy(f"{url}/healthz", 2):
+                if self.proc.poll() is not None:
+                    if "address already in use" in self.output():
+                        return False
+                    raise AssertionError(f"the stack stopped:\n{self.output()[-4000:]}")
+                if time.time() > deadline:
+                    raise AssertionError(f"{url} never healthy:\n{self.output()[-4000:]}")
             assert self.proc.poll() is None, self.output()[-4000:]
+        return True
 
     def send(self, gateway_url: str, address: str, body: str) -> list[str]:
         """A signed webhook to one gateway, as Twilio sends it; the TwiML's messages."""
@@ -109,9 +119,14 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledRun]:
     number = _empty_redis_db()
     redis_url = f"{REDIS_SERVER}/{number}"
     with empty_postgres_database() as database_url:
-        run = ScaledRun(tmp_path_factory.mktemp("scaled-var"), database_url, redis_url)
+        for _ in range(3):  # new ports when one was taken between choosing and binding
+            run = ScaledRun(tmp_path_factory.mktemp("scaled-var"), database_url, redis_url)
+            if run.wait_healthy():
+                break
+            run.stop()
+        else:
+            pytest.fail("the scaled stack found a port taken three times")
         try:
-            run.wait_healthy()
             yield run
         finally:
             run.stop()
